@@ -1,0 +1,453 @@
+#include "runtime/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mimicos/mimicos.h>
+
+enum key_type { K_SIZE, K_UINT, K_DOUBLE, K_CHOICE, K_STRING, K_POLICY };
+
+/*
+ * One config key. `off`, when set, marks a key whose feature this build does
+ * not emulate: only that value is accepted, and `why` says where it is coming.
+ */
+struct key {
+	const char *section, *name;
+	enum key_type type;
+	size_t offset, size;      /* field in struct vm_config; size for strings */
+	double min, max;          /* numeric bounds, inclusive */
+	const char *const *choices;
+	const char *off, *why;
+	bool pow2;                /* K_UINT: must be a power of two */
+};
+
+static const char *const thp_modes[] = { "never", "always", "madvise", NULL };
+static const char *const reclaim_policies[] = { "fifo", "clock", "lru", "wsclock", NULL };
+static const char *const swap_devices[] = { "nvme", "ssd", "cxl", "rdma", "zram", NULL };
+static const char *const fallbacks[] = { "abort", "native", NULL };
+
+#define F(field) offsetof(struct vm_config, field), sizeof(((struct vm_config *)0)->field)
+#define TiB (1024.0 * 1024 * 1024 * 1024)
+
+static const struct key keys[] = {
+	{ "memory", "size", K_SIZE, F(memory_size), 1 << 20, 16 * TiB, NULL, NULL, NULL },
+	{ "memory", "fragmentation", K_DOUBLE, F(memory_fragmentation), 0, 1, NULL, "0",
+	  "fragmentation injection is not implemented yet (issue 3)" },
+	{ "memory", "nodes", K_UINT, F(memory_nodes), 1, 64, NULL, "1",
+	  "NUMA emulation is not implemented yet (issue 3)" },
+	{ "heap", "reserve", K_SIZE, F(heap_reserve), 1ull << 30, 64 * TiB, NULL, NULL, NULL },
+	{ "heap", "mmap_threshold", K_SIZE, F(heap_mmap_threshold), 4096, 64 * TiB, NULL, NULL, NULL },
+	{ "mimicos", "policy", K_POLICY, F(policy), 0, 0, NULL, NULL, NULL },
+	{ "mimicos", "fault_around", K_UINT, F(fault_around), 1, 512, NULL, NULL, NULL, .pow2 = true },
+	{ "thp", "mode", K_CHOICE, F(thp_mode), 0, 0, thp_modes, "never",
+	  "THP policies are not implemented yet (issue 3)" },
+	{ "thp", "promotion_threshold", K_DOUBLE, F(thp_promotion_threshold), 0, 1, NULL, NULL, NULL },
+	{ "reclaim", "policy", K_CHOICE, F(reclaim_policy), 0, 0, reclaim_policies, "clock",
+	  "reclaim is not implemented yet (issue 4)" },
+	{ "swap", "size", K_SIZE, F(swap_size), 0, 64 * TiB, NULL, "0",
+	  "swap is not implemented yet (issue 4)" },
+	{ "swap", "file", K_STRING, F(swap_file), 0, 0, NULL, "",
+	  "swap is not implemented yet (issue 4)" },
+	{ "swap", "device", K_CHOICE, F(swap_device), 0, 0, swap_devices, NULL, NULL },
+	{ "swap", "readahead", K_UINT, F(swap_readahead), 0, 1024, NULL, NULL, NULL },
+	{ "sampler", "source", K_STRING, F(sampler_source), 0, 0, NULL, "none",
+	  "access samplers are not implemented yet (issue 6)" },
+	{ "sampler", "rate", K_DOUBLE, F(sampler_rate), 1e-9, 1, NULL, NULL, NULL },
+	{ "sampler", "interval_ms", K_UINT, F(sampler_interval_ms), 1, 3600000, NULL, NULL, NULL },
+	{ "report", "file", K_STRING, F(report_file), 0, 0, NULL, NULL, NULL },
+	{ "report", "json", K_STRING, F(report_json), 0, 0, NULL, NULL, NULL },
+	{ "runtime", "fallback", K_CHOICE, F(fallback), 0, 0, fallbacks, NULL, NULL },
+	{ "runtime", "spin_us", K_UINT, F(spin_us), 0, 1000000, NULL, NULL, NULL },
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+void vm_config_defaults(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->memory_size = 4ull << 30;
+	cfg->memory_nodes = 1;
+	cfg->heap_reserve = 64ull << 30;
+	cfg->heap_mmap_threshold = 1ull << 20;
+	strcpy(cfg->policy, "baseline");
+	cfg->fault_around = 1;
+	strcpy(cfg->thp_mode, "never");
+	cfg->thp_promotion_threshold = 0.5;
+	strcpy(cfg->reclaim_policy, "clock");
+	strcpy(cfg->swap_device, "nvme");
+	cfg->swap_readahead = 8;
+	strcpy(cfg->sampler_source, "none");
+	cfg->sampler_rate = 0.01;
+	cfg->sampler_interval_ms = 10;
+	cfg->fallback = VM_FALLBACK_ABORT;
+	cfg->spin_us = 50;
+}
+
+int vm_parse_size(const char *s, uint64_t *out)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if ((*end == 'b' || *end == 'B') && shift)
+		end++; /* accept "4GB", "512KB" */
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, uint64_t *out)
+{
+	while (*s == ' ')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 0);
+	while (*end == ' ')
+		end++;
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+	errno = 0;
+	char *end;
+	double v = strtod(s, &end);
+	while (*end == ' ')
+		end++;
+	if (errno || end == s || *end || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void fmt(char *err, size_t len, const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	vsnprintf(err, len, f, ap);
+	va_end(ap);
+}
+
+static const struct key *find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+static bool section_known(const char *section)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].section, section))
+			return true;
+	return false;
+}
+
+static void list_choices(const char *const *c, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	for (; *c && n < len; c++)
+		n += snprintf(buf + n, len - n, "%s%s", n ? ", " : "", *c);
+}
+
+static void list_policies(char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	const char *p;
+	for (size_t i = 0; (p = mos_policy_builtin(i)) && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s%s", n ? ", " : "", p);
+}
+
+/* Parse value for key k into cfg. On error writes the reason (without the
+ * location prefix) into why and returns -1. */
+static int apply(struct vm_config *cfg, const struct key *k, const char *value, char *why,
+		 size_t wlen)
+{
+	char *field = (char *)cfg + k->offset;
+	char opts[256];
+	uint64_t u;
+	double d;
+
+	switch (k->type) {
+	case K_SIZE:
+		if (vm_parse_size(value, &u)) {
+			fmt(why, wlen, "bad size '%s' (a number with an optional K, M, G or T suffix)", value);
+			return -1;
+		}
+		if (u < k->min || u > k->max) {
+			fmt(why, wlen, "size '%s' out of range", value);
+			return -1;
+		}
+		if (!k->off || u == 0) {
+			*(uint64_t *)field = u;
+			return 0;
+		}
+		break;
+	case K_UINT:
+		if (parse_uint(value, &u)) {
+			fmt(why, wlen, "bad number '%s' (a non-negative integer)", value);
+			return -1;
+		}
+		if (u < k->min || u > k->max) {
+			fmt(why, wlen, "%s is out of range %.0f..%.0f", value, k->min, k->max);
+			return -1;
+		}
+		if (k->pow2 && (u & (u - 1))) {
+			fmt(why, wlen, "%s is not a power of two", value);
+			return -1;
+		}
+		if (k->off && u != strtoull(k->off, NULL, 10))
+			break;
+		*(uint64_t *)field = u;
+		return 0;
+	case K_DOUBLE:
+		if (parse_double(value, &d)) {
+			fmt(why, wlen, "bad number '%s'", value);
+			return -1;
+		}
+		if (d < k->min || d > k->max) {
+			fmt(why, wlen, "%s is out of range %g..%g", value, k->min, k->max);
+			return -1;
+		}
+		if (k->off && d != strtod(k->off, NULL))
+			break;
+		*(double *)field = d;
+		return 0;
+	case K_CHOICE: {
+		int idx = -1;
+		for (int i = 0; k->choices[i]; i++)
+			if (!strcmp(k->choices[i], value))
+				idx = i;
+		if (idx < 0) {
+			list_choices(k->choices, opts, sizeof opts);
+			fmt(why, wlen, "unknown value '%s' (one of: %s)", value, opts);
+			return -1;
+		}
+		if (k->off && strcmp(k->off, value))
+			break;
+		if (k->size == sizeof(int))
+			*(int *)field = idx;
+		else
+			snprintf(field, k->size, "%s", value);
+		return 0;
+	}
+	case K_POLICY:
+		if (strchr(value, '/')) {
+			fmt(why, wlen, "loadable policy '%s': loading policies from a shared object "
+				       "is not implemented yet (issue 3)", value);
+			return -1;
+		}
+		for (size_t i = 0; mos_policy_builtin(i); i++)
+			if (!strcmp(mos_policy_builtin(i), value)) {
+				snprintf(field, k->size, "%s", value);
+				return 0;
+			}
+		list_policies(opts, sizeof opts);
+		fmt(why, wlen, "unknown policy '%s' (one of: %s)", value, opts);
+		return -1;
+	case K_STRING:
+		if (strlen(value) >= k->size) {
+			fmt(why, wlen, "value too long");
+			return -1;
+		}
+		if (k->off && strcmp(k->off, value))
+			break;
+		snprintf(field, k->size, "%s", value);
+		return 0;
+	}
+	fmt(why, wlen, "%s; only %s = %s is accepted", k->why, k->name, k->off[0] ? k->off : "\"\"");
+	return -1;
+}
+
+/* Apply section/name/value; on error writes "key 'section.name': why". */
+static int set_key(struct vm_config *cfg, const char *section, const char *name,
+		   const char *value, char *err, size_t len)
+{
+	char why[512];
+	const struct key *k = find_key(section, name);
+	if (!k) {
+		if (!section_known(section))
+			fmt(err, len, "key '%s.%s': unknown section [%s]", section, name, section);
+		else
+			fmt(err, len, "key '%s.%s': unknown key in section [%s]", section, name, section);
+		return -1;
+	}
+	if (apply(cfg, k, value, why, sizeof why)) {
+		fmt(err, len, "key '%s.%s': %s", section, name, why);
+		return -1;
+	}
+	return 0;
+}
+
+struct ini_ctx {
+	struct vm_config *cfg;
+	char err[768]; /* first error, without location */
+	int failed;
+};
+
+static int on_ini_line(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *c = user;
+	if (c->failed)
+		return 0;
+	if (!name) /* a bare [section] line (inih with INI_CALL_HANDLER_ON_NEW_SECTION) */
+		return 1;
+	if (!*section) {
+		fmt(c->err, sizeof c->err, "key '%s': outside any [section]", name);
+		c->failed = 1;
+		return 0;
+	}
+	if (set_key(c->cfg, section, name, value, c->err, sizeof c->err)) {
+		c->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+int vm_config_load_file(struct vm_config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fmt(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	struct ini_ctx c = { .cfg = cfg };
+	int line = ini_parse_file(f, on_ini_line, &c);
+	fclose(f);
+	if (line == 0)
+		return 0;
+	if (c.failed)
+		fmt(err, errlen, "%s:%d: %s", path, line, c.err);
+	else
+		fmt(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path,
+		    line);
+	return -1;
+}
+
+int vm_config_set(struct vm_config *cfg, const char *a, char *err, size_t errlen)
+{
+	char section[64], name[64], msg[768];
+	const char *dot = strchr(a, '.'), *eq = strchr(a, '=');
+	if (!dot || !eq || dot > eq || dot == a || (size_t)(dot - a) >= sizeof section ||
+	    (size_t)(eq - dot - 1) >= sizeof name || eq == dot + 1) {
+		fmt(err, errlen, "-s %s: expected section.key=value", a);
+		return -1;
+	}
+	memcpy(section, a, dot - a);
+	section[dot - a] = 0;
+	memcpy(name, dot + 1, eq - dot - 1);
+	name[eq - dot - 1] = 0;
+	/* trim spaces around the key and the value as inih does */
+	for (char *s = name + strlen(name); s > name && s[-1] == ' '; *--s = 0)
+		;
+	const char *value = eq + 1;
+	while (*value == ' ')
+		value++;
+	if (set_key(cfg, section, name, value, msg, sizeof msg)) {
+		fmt(err, errlen, "-s %s: %s", a, msg);
+		return -1;
+	}
+	return 0;
+}
+
+int vm_config_from_env(struct vm_config *cfg, char *err, size_t errlen)
+{
+	char buf[VM_PATH_MAX * 2];
+	const char *files = getenv("VMEMU_CONFIG");
+	if (files && *files) {
+		snprintf(buf, sizeof buf, "%s", files);
+		for (char *save = NULL, *p = strtok_r(buf, ":", &save); p;
+		     p = strtok_r(NULL, ":", &save))
+			if (vm_config_load_file(cfg, p, err, errlen))
+				return -1;
+	}
+	const char *sets = getenv("VMEMU_SET");
+	if (sets && *sets) {
+		snprintf(buf, sizeof buf, "%s", sets);
+		for (char *save = NULL, *p = strtok_r(buf, "\n", &save); p;
+		     p = strtok_r(NULL, "\n", &save))
+			if (vm_config_set(cfg, p, err, errlen))
+				return -1;
+	}
+	const char *rep = getenv("VMEMU_REPORT"), *js = getenv("VMEMU_STATS");
+	if (rep && *rep)
+		snprintf(cfg->report_file, sizeof cfg->report_file, "%s", rep);
+	if (js && *js)
+		snprintf(cfg->report_json, sizeof cfg->report_json, "%s", js);
+	return 0;
+}
+
+int vm_config_key(const struct vm_config *cfg, size_t i, const char **name, char *value,
+		  size_t vlen)
+{
+	static char names[NKEYS][48];
+	if (i >= NKEYS)
+		return -1;
+	const struct key *k = &keys[i];
+	const char *field = (const char *)cfg + k->offset;
+	if (!names[i][0])
+		snprintf(names[i], sizeof names[i], "%s.%s", k->section, k->name);
+	*name = names[i];
+	switch (k->type) {
+	case K_SIZE:
+	case K_UINT:
+		snprintf(value, vlen, "%llu", (unsigned long long)*(const uint64_t *)field);
+		break;
+	case K_DOUBLE:
+		snprintf(value, vlen, "%g", *(const double *)field);
+		break;
+	case K_CHOICE:
+		if (k->size == sizeof(int))
+			snprintf(value, vlen, "%s", k->choices[*(const int *)field]);
+		else
+			snprintf(value, vlen, "%s", field);
+		break;
+	case K_STRING:
+	case K_POLICY:
+		snprintf(value, vlen, "%s", field);
+		break;
+	}
+	return 0;
+}
+
+size_t vm_config_dump(const struct vm_config *cfg, char *buf, size_t len)
+{
+	size_t n = 0;
+	const char *name;
+	char value[VM_PATH_MAX];
+	for (size_t i = 0; vm_config_key(cfg, i, &name, value, sizeof value) == 0; i++) {
+		int w = snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, "%s = %s\n",
+				 name, value);
+		n += (size_t)w;
+	}
+	return n;
+}

@@ -1,0 +1,261 @@
+#include "runtime/report.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/ialloc.h"
+#include "runtime/rt.h"
+#include "runtime/runtime.h"
+
+#define PAGE 4096ull
+
+/*
+ * cJSON allocates through malloc; every caller of this file runs with
+ * vm_in_runtime set, so the preload serves those from the internal heap.
+ */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (b->p && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap ? b->cap * 2 : 8192) + (size_t)n;
+		char *np = ialloc_realloc(b->p, cap);
+		if (!np)
+			return;
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+void vm_report_path(const char *path, int pid, int is_root, char *out, size_t len)
+{
+	const char *pct = strstr(path, "%p");
+	if (pct)
+		snprintf(out, len, "%.*s%d%s", (int)(pct - path), path, pid, pct + 2);
+	else if (is_root)
+		snprintf(out, len, "%s", path);
+	else
+		snprintf(out, len, "%s.%d", path, pid);
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+	char real[VM_PATH_MAX + 32];
+	vm_report_path(path, (int)rt.pid, rt.is_root, real, sizeof real);
+	int fd = open(real, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		vm_msg("cannot write report %s: %s", real, strerror(errno));
+		return;
+	}
+	vm_write_all(fd, data, len);
+	close(fd);
+}
+
+static double mib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+
+static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
+{
+	const struct vm_stats *s = &rt.st;
+	bprintf(b, "==== vmemu report: pid %d (%s)%s ====\n", (int)rt.pid,
+		program_invocation_short_name, rt.parent_pid ? " [fork child]" : "");
+	if (rt.parent_pid)
+		bprintf(b, "forked from pid %d: counters start at the fork, memory state is "
+			   "inherited\n", (int)rt.parent_pid);
+	if (!rt.emulated)
+		bprintf(b, "NOT EMULATED: the program ran natively (runtime.fallback = native)\n"
+			   "reason: %s\n", rt.not_emulated_why);
+	if (rt.oom)
+		bprintf(b, "EMULATED OOM: memory.size = %llu bytes exhausted at %#llx; the process "
+			   "was killed (SIGKILL)\n",
+			(unsigned long long)rt.cfg.memory_size, (unsigned long long)rt.oom_addr);
+	bprintf(b, "policy %s; emulated memory %.1f MiB (%llu frames of 4 KiB); heap reserve "
+		   "%.0f MiB at %#lx\n",
+		mos_policy_name(rt.mos), mib(rt.cfg.memory_size),
+		(unsigned long long)ms->frames_total, mib(rt.cfg.heap_reserve), (unsigned long)vm_heap_start);
+
+	bprintf(b, "\n-- faults (emulated OS view) --\n");
+	bprintf(b, "  faults handled        %12llu  (read %llu, write %llu)\n",
+		(unsigned long long)s->faults, (unsigned long long)s->faults_read,
+		(unsigned long long)s->faults_write);
+	uint64_t pages = s->pages_zeropage + s->pages_copied;
+	bprintf(b, "  pages populated       %12llu  (%.1f MiB; zero-fill: %llu zero-page, %llu "
+		   "private)\n",
+		(unsigned long long)pages, mib(pages * PAGE), (unsigned long long)s->pages_zeropage,
+		(unsigned long long)s->pages_copied);
+	bprintf(b, "  frames in use         %12llu  (%.1f MiB), peak %llu (%.1f MiB)\n",
+		(unsigned long long)ms->data_frames, mib(ms->data_frames * PAGE),
+		(unsigned long long)ms->data_frames_peak, mib(ms->data_frames_peak * PAGE));
+	bprintf(b, "  page-table pages      %12llu  (peak %llu)\n", (unsigned long long)ms->pt_pages,
+		(unsigned long long)ms->pt_pages_peak);
+	bprintf(b, "  frames free           %12llu  of %llu\n", (unsigned long long)ms->frames_free,
+		(unsigned long long)ms->frames_total);
+	bprintf(b, "  pages unmapped        %12llu  (munmap %llu, madvise %llu, mremap %llu calls)\n",
+		(unsigned long long)ms->pages_unmapped, (unsigned long long)s->munmaps,
+		(unsigned long long)s->madvise_discards, (unsigned long long)s->mremaps);
+	bprintf(b, "  managed VMAs          %12llu  (program mmaps managed: %llu)\n",
+		(unsigned long long)ms->vmas, (unsigned long long)s->mmaps_managed);
+	if (s->dup_faults || s->host_refaults || s->untracked_faults || s->fill_errors ||
+	    s->mmaps_unmanaged || s->mremap_resets)
+		bprintf(b, "  anomalies: duplicate messages %llu, host-lost pages %llu, untracked "
+			   "faults %llu, fill errors %llu, mmaps left unmanaged %llu, mremap "
+			   "resets %llu\n",
+			(unsigned long long)s->dup_faults, (unsigned long long)s->host_refaults,
+			(unsigned long long)s->untracked_faults, (unsigned long long)s->fill_errors,
+			(unsigned long long)s->mmaps_unmanaged, (unsigned long long)s->mremap_resets);
+
+	const struct hist *h = &s->latency;
+	bprintf(b, "\n-- fault service time (measured on the host: message read -> thread woken) --\n");
+	if (h->count)
+		bprintf(b, "  p50 %llu ns   p90 %llu ns   p99 %llu ns   max %llu ns   mean %llu ns   "
+			   "(n = %llu, %llu batches, largest %llu)\n",
+			(unsigned long long)hist_quantile(h, 0.50), (unsigned long long)hist_quantile(h, 0.90),
+			(unsigned long long)hist_quantile(h, 0.99), (unsigned long long)h->max,
+			(unsigned long long)(h->sum / h->count), (unsigned long long)h->count,
+			(unsigned long long)s->batches, (unsigned long long)s->max_batch);
+	else
+		bprintf(b, "  no faults\n");
+	bprintf(b, "\n-- wall time (measured) --\n  %llu.%03llu s\n",
+		(unsigned long long)(wall_ns / 1000000000ull),
+		(unsigned long long)(wall_ns / 1000000ull % 1000));
+
+	bprintf(b, "\n-- config in force --\n");
+	const char *name;
+	char value[VM_PATH_MAX];
+	for (size_t i = 0; vm_config_key(&rt.cfg, i, &name, value, sizeof value) == 0; i++)
+		bprintf(b, "  %s = %s\n", name, value);
+	bprintf(b, "==== end of vmemu report (pid %d) ====\n", (int)rt.pid);
+}
+
+static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
+{
+	const struct vm_stats *s = &rt.st;
+	cJSON *root = cJSON_CreateObject();
+	cJSON *run = cJSON_AddObjectToObject(root, "run");
+	cJSON_AddNumberToObject(run, "pid", rt.pid);
+	cJSON_AddNumberToObject(run, "parent_pid", rt.parent_pid);
+	cJSON_AddStringToObject(run, "command", program_invocation_short_name);
+	cJSON_AddBoolToObject(run, "emulated", rt.emulated);
+	if (!rt.emulated)
+		cJSON_AddStringToObject(run, "not_emulated_reason", rt.not_emulated_why);
+	cJSON_AddBoolToObject(run, "emulated_oom", rt.oom);
+	cJSON_AddNumberToObject(run, "wall_time_ns", (double)wall_ns);
+
+	cJSON *f = cJSON_AddObjectToObject(root, "faults");
+	cJSON_AddNumberToObject(f, "handled", (double)s->faults);
+	cJSON_AddNumberToObject(f, "read", (double)s->faults_read);
+	cJSON_AddNumberToObject(f, "write", (double)s->faults_write);
+	cJSON_AddNumberToObject(f, "zero_fill_zeropage_pages", (double)s->pages_zeropage);
+	cJSON_AddNumberToObject(f, "zero_fill_private_pages", (double)s->pages_copied);
+	cJSON_AddNumberToObject(f, "pages_populated", (double)(s->pages_zeropage + s->pages_copied));
+	cJSON_AddNumberToObject(f, "bytes_populated",
+				(double)((s->pages_zeropage + s->pages_copied) * PAGE));
+	cJSON_AddNumberToObject(f, "duplicate_messages", (double)s->dup_faults);
+	cJSON_AddNumberToObject(f, "host_lost_pages", (double)s->host_refaults);
+	cJSON_AddNumberToObject(f, "untracked", (double)s->untracked_faults);
+	cJSON_AddNumberToObject(f, "fill_errors", (double)s->fill_errors);
+
+	cJSON *m = cJSON_AddObjectToObject(root, "memory");
+	cJSON_AddStringToObject(m, "policy", mos_policy_name(rt.mos));
+	cJSON_AddNumberToObject(m, "frames_total", (double)ms->frames_total);
+	cJSON_AddNumberToObject(m, "frames_free", (double)ms->frames_free);
+	cJSON_AddNumberToObject(m, "frames_in_use", (double)ms->data_frames);
+	cJSON_AddNumberToObject(m, "frames_in_use_peak", (double)ms->data_frames_peak);
+	cJSON_AddNumberToObject(m, "page_table_pages", (double)ms->pt_pages);
+	cJSON_AddNumberToObject(m, "page_table_pages_peak", (double)ms->pt_pages_peak);
+	cJSON_AddNumberToObject(m, "pages_mapped", (double)ms->pages_mapped);
+	cJSON_AddNumberToObject(m, "pages_unmapped", (double)ms->pages_unmapped);
+	cJSON_AddNumberToObject(m, "vmas", (double)ms->vmas);
+	cJSON *fb = cJSON_AddArrayToObject(m, "free_blocks_per_order");
+	for (unsigned o = 0; o < MOS_NR_ORDERS; o++)
+		cJSON_AddItemToArray(fb, cJSON_CreateNumber((double)ms->free_blocks[o]));
+
+	cJSON *a = cJSON_AddObjectToObject(root, "address_space");
+	cJSON_AddNumberToObject(a, "heap_start", (double)vm_heap_start);
+	cJSON_AddNumberToObject(a, "heap_bytes", (double)(vm_heap_end - vm_heap_start));
+	cJSON_AddNumberToObject(a, "mmaps_managed", (double)s->mmaps_managed);
+	cJSON_AddNumberToObject(a, "mmaps_unmanaged", (double)s->mmaps_unmanaged);
+	cJSON_AddNumberToObject(a, "munmaps", (double)s->munmaps);
+	cJSON_AddNumberToObject(a, "mremaps", (double)s->mremaps);
+	cJSON_AddNumberToObject(a, "madvise_discards", (double)s->madvise_discards);
+
+	const struct hist *h = &s->latency;
+	cJSON *l = cJSON_AddObjectToObject(root, "fault_latency_ns");
+	cJSON_AddStringToObject(l, "measured", "host: uffd message read -> faulting thread woken");
+	cJSON_AddNumberToObject(l, "count", (double)h->count);
+	cJSON_AddNumberToObject(l, "p50", (double)hist_quantile(h, 0.50));
+	cJSON_AddNumberToObject(l, "p90", (double)hist_quantile(h, 0.90));
+	cJSON_AddNumberToObject(l, "p99", (double)hist_quantile(h, 0.99));
+	cJSON_AddNumberToObject(l, "max", (double)h->max);
+	cJSON_AddNumberToObject(l, "mean", h->count ? (double)h->sum / (double)h->count : 0);
+	cJSON_AddNumberToObject(l, "batches", (double)s->batches);
+	cJSON_AddNumberToObject(l, "max_batch", (double)s->max_batch);
+	cJSON *hb = cJSON_AddArrayToObject(l, "histogram");
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+		if (!h->bucket[i])
+			continue;
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "low", (double)hist_bucket_low(i));
+		cJSON_AddNumberToObject(e, "high", (double)hist_bucket_low(i + 1));
+		cJSON_AddNumberToObject(e, "count", (double)h->bucket[i]);
+		cJSON_AddItemToArray(hb, e);
+	}
+
+	cJSON *c = cJSON_AddObjectToObject(root, "config");
+	const char *name;
+	char value[VM_PATH_MAX];
+	for (size_t i = 0; vm_config_key(&rt.cfg, i, &name, value, sizeof value) == 0; i++)
+		cJSON_AddStringToObject(c, name, value);
+	return root;
+}
+
+void vm_report_write(void)
+{
+	if (__atomic_exchange_n(&rt.report_done, 1, __ATOMIC_ACQ_REL))
+		return;
+	uint64_t wall = vm_now_ns() - rt.t_start_ns;
+	struct mos_stats ms;
+	mos_get_stats(rt.mos, &ms);
+
+	struct buf b = { 0 };
+	human(&b, &ms, wall);
+	if (rt.cfg.report_file[0])
+		write_file(rt.cfg.report_file, b.p, b.len);
+	else
+		vm_write_all(2, b.p, b.len);
+	ialloc_free(b.p);
+
+	if (rt.cfg.report_json[0]) {
+		cJSON *j = json(&ms, wall);
+		char *text = j ? cJSON_Print(j) : NULL;
+		if (text) {
+			size_t n = strlen(text);
+			text[n] = '\n';
+			write_file(rt.cfg.report_json, text, n + 1);
+			text[n] = 0;
+			cJSON_free(text);
+		} else {
+			vm_msg("cannot build the JSON report");
+		}
+		cJSON_Delete(j);
+	}
+}

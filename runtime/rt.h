@@ -1,0 +1,69 @@
+/*
+ * Private state of the live runtime, shared by runtime.c and report.c.
+ * Everything here is guarded by rt.lock unless noted.
+ */
+#ifndef VMEMU_RT_H
+#define VMEMU_RT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <mimicos/mimicos.h>
+
+#include "runtime/config.h"
+#include "runtime/hist.h"
+
+/* Counters measured or counted by the runtime (MimicOS keeps its own). */
+struct vm_stats {
+	uint64_t faults;           /* faults MimicOS resolved */
+	uint64_t faults_read;
+	uint64_t faults_write;
+	uint64_t pages_zeropage;   /* pages populated with the zero page */
+	uint64_t pages_copied;     /* pages populated with private zeroed pages */
+	uint64_t dup_faults;       /* messages for a page already populated */
+	uint64_t host_refaults;    /* pages MimicOS had mapped but the host lost */
+	uint64_t untracked_faults; /* registered pages outside MimicOS' VMAs */
+	uint64_t fill_errors;      /* unexpected populate errors (thread woken) */
+	uint64_t batches;          /* uffd reads that returned messages */
+	uint64_t max_batch;        /* most messages in one read */
+	uint64_t mmaps_managed;    /* program mmaps brought under emulation */
+	uint64_t mmaps_unmanaged;  /* manageable mmaps that could not be */
+	uint64_t munmaps;          /* munmaps that touched managed memory */
+	uint64_t mremaps;          /* mremaps of managed memory */
+	uint64_t mremap_resets;    /* mremaps MimicOS could not follow */
+	uint64_t madvise_discards; /* DONTNEED/FREE/REMOVE on managed memory */
+	struct hist latency;       /* fault service time, ns (read -> woken) */
+};
+
+struct vm_rt {
+	struct vm_config cfg;
+	pthread_mutex_t lock;
+	struct mos *mos;
+	int uffd;
+	uint64_t uffd_features;
+	bool emulated;             /* false: fallback = native after uffd refused */
+	char not_emulated_why[1024];
+	pthread_t handler;
+	void *zero_buf;            /* zeroed source for UFFDIO_COPY */
+	size_t zero_len;
+	pid_t pid, parent_pid;     /* parent_pid != 0: a fork child */
+	bool is_root;              /* first process of the run */
+	uint64_t t_start_ns;
+	bool oom;
+	uint64_t oom_addr;
+	int report_done;
+	struct vm_stats st;
+};
+
+extern struct vm_rt rt;
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t vm_now_ns(void);
+/* Print "vmemu: <formatted>\n" to stderr with write(2) only. */
+void vm_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write all of buf to fd with write(2), ignoring errors. */
+void vm_write_all(int fd, const char *buf, size_t len);
+
+#endif

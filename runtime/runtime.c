@@ -1,0 +1,501 @@
+#include "runtime/runtime.h"
+
+#include <errno.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mimicos/mimicos.h>
+
+#include "runtime/config.h"
+#include "runtime/ialloc.h"
+#include "runtime/report.h"
+#include "runtime/rt.h"
+#include "runtime/uffd.h"
+
+#define PAGE 4096ull
+#define GiB (1ull << 30)
+#define MSG_BATCH 64
+
+__thread int vm_in_runtime __attribute__((tls_model("initial-exec")));
+uintptr_t vm_heap_start, vm_heap_end;
+
+struct vm_rt rt = { .uffd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* write(2) all of buf to fd, ignoring errors: used where stdio is unsafe. */
+void vm_write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Print "vmemu: <msg>\n" on stderr without stdio (safe on any thread). */
+void vm_msg(const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + 7, sizeof buf - 8, fmt, ap);
+	va_end(ap);
+	memcpy(buf, "vmemu: ", 7);
+	if (n < 0)
+		n = 0;
+	size_t len = 7 + ((size_t)n < sizeof buf - 9 ? (size_t)n : sizeof buf - 9);
+	buf[len++] = '\n';
+	vm_write_all(2, buf, len);
+}
+
+static _Noreturn void die2(const char *fmt, ...)
+{
+	char buf[1536];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	vm_msg("%s", buf);
+	_exit(2);
+}
+
+static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+/* ---------------------------------------------------------------- faults */
+
+/* Emulated OOM: report, then die the way the OOM killer kills (SIGKILL). */
+static _Noreturn void emulated_oom(uint64_t addr)
+{
+	rt.oom = true;
+	rt.oom_addr = addr;
+	vm_msg("emulated OOM in pid %d: memory.size = %llu bytes (%llu frames) exhausted at "
+	       "fault address %#llx; killing the process as the OOM killer would",
+	       (int)getpid(), (unsigned long long)rt.cfg.memory_size,
+	       (unsigned long long)(rt.cfg.memory_size / PAGE), (unsigned long long)addr);
+	vm_report_write(); /* the lock is held: the report only reads */
+	kill(getpid(), SIGKILL);
+	_exit(137);
+}
+
+/* Resolve one page fault; called with rt.lock held, on the handler thread. */
+static void handle_fault(const struct uffd_msg *msg)
+{
+	uint64_t addr = msg->arg.pagefault.address & ~(PAGE - 1);
+	bool write = msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
+	struct uffd_fill fill = { 0 };
+	uint64_t pfn;
+	uint32_t shift;
+	int r;
+
+	if (mos_translate(rt.mos, addr, &pfn, &shift) == MOS_OK) {
+		/* MimicOS has it mapped: either another message for this page was
+		 * resolved first (the fill finds it present), or the host dropped
+		 * the page without telling us and it must come back. */
+		r = uffd_fill(rt.uffd, addr, PAGE, write, rt.zero_buf, rt.zero_len, &fill);
+		if (fill.pages_existed)
+			rt.st.dup_faults++;
+		else if (!fill.vma_gone)
+			rt.st.host_refaults++;
+	} else {
+		struct mos_fault_result res;
+		enum mos_status st = mos_fault(rt.mos, addr, write, &res);
+		if (st == MOS_ENOMEM)
+			emulated_oom(addr);
+		if (st == MOS_ENOVMA) {
+			/* Not a VMA MimicOS manages: either munmap raced this fault (the
+			 * fill finds no VMA and wakes the thread into its SIGSEGV), or a
+			 * registered range MimicOS does not know; populate it so the
+			 * program never hangs, and count it. */
+			r = uffd_fill(rt.uffd, addr, PAGE, write, rt.zero_buf, rt.zero_len, &fill);
+			if (!fill.vma_gone && !fill.pages_existed)
+				rt.st.untracked_faults++;
+		} else {
+			r = uffd_fill(rt.uffd, res.start, res.len, write, rt.zero_buf, rt.zero_len,
+				      &fill);
+			rt.st.faults++;
+			if (write)
+				rt.st.faults_write++;
+			else
+				rt.st.faults_read++;
+		}
+	}
+	rt.st.pages_zeropage += fill.bytes_zeropage / PAGE;
+	rt.st.pages_copied += fill.bytes_copied / PAGE;
+	if (r) {
+		/* Never leave a thread blocked: wake it and say what happened. */
+		rt.st.fill_errors++;
+		uffd_wake(rt.uffd, addr, PAGE);
+		if (rt.st.fill_errors == 1)
+			vm_msg("warning: populating %#llx failed: %s", (unsigned long long)addr,
+			       strerror(-r));
+	}
+}
+
+/* Busy-poll the uffd for up to spin_ns: a fault arriving meanwhile is served
+ * without the handler being woken from sleep (expensive across vCPUs). */
+static ssize_t read_spinning(struct uffd_msg *msgs, size_t n, uint64_t spin_ns)
+{
+	uint64_t deadline = spin_ns ? vm_now_ns() + spin_ns : 0;
+	for (;;) {
+		ssize_t got = read(rt.uffd, msgs, n * sizeof *msgs);
+		if (got > 0 || (errno != EAGAIN && errno != EINTR))
+			return got;
+		if (spin_ns && vm_now_ns() < deadline) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		struct pollfd p = { .fd = rt.uffd, .events = POLLIN };
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -1;
+		deadline = spin_ns ? vm_now_ns() + spin_ns : 0;
+	}
+}
+
+static void *handler_main(void *arg)
+{
+	(void)arg;
+	vm_in_runtime = 1; /* safety net: any malloc here uses the internal heap */
+	prctl(PR_SET_NAME, "vmemu-uffd");
+	struct uffd_msg msgs[MSG_BATCH];
+	const uint64_t spin_ns = rt.cfg.spin_us * 1000ull;
+
+	for (;;) {
+		ssize_t got = read_spinning(msgs, MSG_BATCH, spin_ns);
+		if (got < 0) {
+			vm_msg("fatal: reading userfaultfd failed: %s; the program cannot "
+			       "continue under emulation", strerror(errno));
+			kill(getpid(), SIGKILL);
+			return NULL;
+		}
+		uint64_t t0 = vm_now_ns();
+		size_t n = (size_t)got / sizeof msgs[0];
+		pthread_mutex_lock(&rt.lock);
+		rt.st.batches++;
+		if (n > rt.st.max_batch)
+			rt.st.max_batch = n;
+		for (size_t i = 0; i < n; i++) {
+			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+				continue; /* no other events are enabled */
+			handle_fault(&msgs[i]);
+			hist_add(&rt.st.latency, vm_now_ns() - t0);
+		}
+		pthread_mutex_unlock(&rt.lock);
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static void start_handler(void)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	/* The handler must never run the program's signal handlers. */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&rt.handler, NULL, handler_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		die2("cannot start the fault handler thread: %s", strerror(r));
+}
+
+/* Register every managed range with the current uffd. */
+static void register_all(void)
+{
+	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
+		const struct mos_vma *v = mos_vma_at(rt.mos, i);
+		int r = uffd_register(rt.uffd, v->start, v->end - v->start);
+		if (r)
+			die2("cannot register [%#llx, %#llx) with userfaultfd: %s",
+			     (unsigned long long)v->start, (unsigned long long)v->end, strerror(-r));
+	}
+}
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&rt.lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&rt.lock);
+}
+
+/*
+ * The child of fork() without UFFD_FEATURE_EVENT_FORK has plain anonymous
+ * memory where the parent had registered ranges, and no handler thread.
+ * Re-arm it before it returns from fork: a new uffd, the same ranges, a new
+ * handler. Its MimicOS is the parent's state at fork (the pages it
+ * inherited are mapped); counters restart for its own report.
+ */
+static void atfork_child(void)
+{
+	vm_in_runtime++;
+	pthread_mutex_init(&rt.lock, NULL);
+	rt.parent_pid = rt.pid;
+	rt.pid = getpid();
+	rt.is_root = false; /* its report file gets its pid */
+	rt.t_start_ns = vm_now_ns();
+	memset(&rt.st, 0, sizeof rt.st);
+	rt.report_done = 0;
+	if (rt.emulated) {
+		char why[1024];
+		uint64_t features;
+		close(rt.uffd);
+		rt.uffd = uffd_open(&features, why, sizeof why);
+		if (rt.uffd < 0)
+			die2("fork child %d: %s", (int)rt.pid, why);
+		register_all();
+		start_handler();
+	}
+	vm_in_runtime--;
+}
+
+/* Reserve heap.reserve bytes of address space aligned to 1 GiB (mimalloc's
+ * arena needs the alignment) without committing memory. */
+static void reserve_heap(void)
+{
+	uint64_t len = rt.cfg.heap_reserve;
+	len = (len + GiB - 1) & ~(GiB - 1);
+	char *p = raw_mmap(NULL, len + GiB, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		die2("key 'heap.reserve': cannot reserve %llu bytes of address space: %s",
+		     (unsigned long long)len, strerror(errno));
+	uintptr_t start = ((uintptr_t)p + GiB - 1) & ~(uintptr_t)(GiB - 1);
+	if (start > (uintptr_t)p)
+		syscall(SYS_munmap, p, start - (uintptr_t)p);
+	uintptr_t tail = (uintptr_t)p + len + GiB - (start + len);
+	if (tail)
+		syscall(SYS_munmap, start + len, tail);
+	vm_heap_start = start;
+	vm_heap_end = start + len;
+}
+
+static void init_once_fn(void)
+{
+	char err[2048];
+	vm_in_runtime++;
+	rt.pid = getpid();
+	rt.t_start_ns = vm_now_ns();
+
+	vm_config_defaults(&rt.cfg);
+	if (vm_config_from_env(&rt.cfg, err, sizeof err))
+		die2("%s", err);
+
+	/* The first process of a run writes the report file as named; every
+	 * descendant adds its pid (see report.c). */
+	const char *root = getenv("VMEMU_ROOT_PID");
+	rt.is_root = !root || atoi(root) == (int)rt.pid;
+	if (!root) {
+		char pid[24];
+		snprintf(pid, sizeof pid, "%d", (int)rt.pid);
+		setenv("VMEMU_ROOT_PID", pid, 1);
+	}
+
+	rt.uffd = uffd_open(&rt.uffd_features, rt.not_emulated_why, sizeof rt.not_emulated_why);
+	if (rt.uffd < 0 && rt.cfg.fallback != VM_FALLBACK_NATIVE)
+		die2("%s", rt.not_emulated_why);
+	rt.emulated = rt.uffd >= 0;
+
+	struct mos_config mc = {
+		.mem_bytes = rt.cfg.memory_size,
+		.policy = rt.cfg.policy,
+		.fault_around_pages = (uint32_t)rt.cfg.fault_around,
+	};
+	enum mos_status st;
+	rt.mos = mos_create(&mc, &ialloc_mos_allocator, &st);
+	if (!rt.mos)
+		die2("cannot create the emulated machine (memory.size = %llu, mimicos.policy = "
+		     "%s, mimicos.fault_around = %llu): %s",
+		     (unsigned long long)rt.cfg.memory_size, rt.cfg.policy,
+		     (unsigned long long)rt.cfg.fault_around, mos_status_str(st));
+
+	reserve_heap();
+	if (mos_vma_add(rt.mos, vm_heap_start, vm_heap_end - vm_heap_start, MOS_VMA_HEAP))
+		die2("cannot add the heap VMA to MimicOS");
+
+	if (rt.emulated) {
+		rt.zero_len = rt.cfg.fault_around * PAGE < 65536 ? 65536 : rt.cfg.fault_around * PAGE;
+		rt.zero_buf = ialloc_zalloc(rt.zero_len);
+		if (!rt.zero_buf)
+			die2("out of internal memory");
+		register_all();
+		start_handler();
+	}
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	vm_in_runtime--;
+}
+
+void vm_init(void)
+{
+	pthread_once(&init_once, init_once_fn);
+}
+
+bool vm_emulated(void)
+{
+	return rt.emulated;
+}
+
+/* ------------------------------------------------- address-space changes */
+
+/* Does [start, start+len) overlap a managed VMA? O(log VMAs): the VMAs are
+ * sorted and disjoint, so only the first one ending after start can. */
+static bool overlaps_managed(uint64_t start, uint64_t len)
+{
+	size_t lo = 0, hi = mos_vma_count(rt.mos);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mos_vma_at(rt.mos, mid)->end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < mos_vma_count(rt.mos) && mos_vma_at(rt.mos, lo)->start < start + len;
+}
+
+static uint64_t page_up(uint64_t x) { return (x + PAGE - 1) & ~(PAGE - 1); }
+
+/* Start managing a fresh mapping; called with rt.lock held. */
+static void manage(uint64_t start, uint64_t len)
+{
+	if (mos_vma_add(rt.mos, start, len, MOS_VMA_MMAP) != MOS_OK) {
+		rt.st.mmaps_unmanaged++;
+		return;
+	}
+	if (rt.emulated) {
+		int r = uffd_register(rt.uffd, start, len);
+		if (r) {
+			/* Unregistered memory works natively; keep MimicOS truthful. */
+			mos_vma_remove(rt.mos, start, len);
+			rt.st.mmaps_unmanaged++;
+			return;
+		}
+	}
+	rt.st.mmaps_managed++;
+}
+
+void *vm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	bool manageable = (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE &&
+			  !(flags & (MAP_HUGETLB | MAP_GROWSDOWN | MAP_STACK)) &&
+			  (prot & (PROT_READ | PROT_WRITE)) && len >= rt.cfg.heap_mmap_threshold;
+	bool fixed = flags & MAP_FIXED;
+
+	if (!rt.mos || (!manageable && !fixed))
+		return raw_mmap(addr, len, prot, flags, fd, off);
+
+	pthread_mutex_lock(&rt.lock);
+	bool replaces = fixed && overlaps_managed((uintptr_t)addr, page_up(len));
+	void *p = raw_mmap(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED) {
+		if (replaces)
+			mos_vma_remove(rt.mos, (uintptr_t)p, page_up(len));
+		if (manageable)
+			manage((uintptr_t)p, page_up(len));
+	}
+	pthread_mutex_unlock(&rt.lock);
+	return p;
+}
+
+int vm_munmap(void *addr, size_t len)
+{
+	if (!rt.mos)
+		return (int)syscall(SYS_munmap, addr, len);
+	pthread_mutex_lock(&rt.lock);
+	int r = (int)syscall(SYS_munmap, addr, len);
+	int e = errno;
+	if (r == 0 && overlaps_managed((uintptr_t)addr, page_up(len))) {
+		mos_vma_remove(rt.mos, (uintptr_t)addr, page_up(len));
+		rt.st.munmaps++;
+	}
+	pthread_mutex_unlock(&rt.lock);
+	errno = e;
+	return r;
+}
+
+void *vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+	if (!rt.mos)
+		return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+	pthread_mutex_lock(&rt.lock);
+	bool managed = overlaps_managed((uintptr_t)old, page_up(old_len));
+	void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+	int e = errno;
+	if (p != MAP_FAILED && managed) {
+		rt.st.mremaps++;
+		uint64_t o = (uintptr_t)old, n = (uintptr_t)p;
+		uint64_t ol = page_up(old_len), nl = page_up(new_len);
+		if (mos_vma_move(rt.mos, o, ol, n, nl) != MOS_OK) {
+			/* MimicOS could not follow (no frames for page tables): drop the
+			 * old range and manage the new one afresh, so nothing hangs. */
+			mos_vma_remove(rt.mos, o, ol);
+			mos_vma_remove(rt.mos, n, nl);
+			mos_vma_add(rt.mos, n, nl, MOS_VMA_MMAP);
+			rt.st.mremap_resets++;
+		}
+		if (rt.emulated && uffd_register(rt.uffd, n, nl))
+			mos_vma_remove(rt.mos, n, nl);
+	}
+	pthread_mutex_unlock(&rt.lock);
+	errno = e;
+	return p;
+}
+
+int vm_madvise(void *addr, size_t len, int advice)
+{
+	bool discard = advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE;
+	if (!rt.mos || !discard)
+		return (int)syscall(SYS_madvise, addr, len, advice);
+	pthread_mutex_lock(&rt.lock);
+	bool managed = overlaps_managed((uintptr_t)addr, page_up(len));
+	if (managed && advice == MADV_FREE)
+		advice = MADV_DONTNEED;
+	int r = (int)syscall(SYS_madvise, addr, len, advice);
+	int e = errno;
+	if (r == 0 && managed) {
+		mos_discard(rt.mos, (uintptr_t)addr, page_up(len));
+		rt.st.madvise_discards++;
+	}
+	pthread_mutex_unlock(&rt.lock);
+	errno = e;
+	return r;
+}
+
+void vm_report_at_exit(void)
+{
+	/* A vfork child shares the parent's memory (and its fork handlers did
+	 * not run): its _exit must leave the parent's report alone. */
+	if (!rt.mos || getpid() != rt.pid)
+		return;
+	vm_in_runtime++;
+	pthread_mutex_lock(&rt.lock);
+	vm_report_write();
+	pthread_mutex_unlock(&rt.lock);
+	vm_in_runtime--;
+}

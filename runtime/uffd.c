@@ -1,0 +1,133 @@
+#include "runtime/uffd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PAGE 4096ull
+
+static int handshake(int fd, uint64_t *features)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	if (ioctl(fd, UFFDIO_API, &api))
+		return -errno;
+	*features = api.features;
+	return 0;
+}
+
+int uffd_open(uint64_t *features, char *why, size_t whylen)
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int sys_errno = fd < 0 ? errno : 0;
+	if (fd < 0) {
+		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+		int dev_errno = dev < 0 ? errno : 0;
+		if (dev >= 0) {
+			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+			dev_errno = fd < 0 ? errno : 0;
+			close(dev);
+		}
+		if (fd < 0) {
+			snprintf(why, whylen,
+				 "userfaultfd is not available to this process: the userfaultfd() "
+				 "syscall failed (%s) and /dev/userfaultfd failed (%s). To allow it, "
+				 "either run `sysctl vm.unprivileged_userfaultfd=1` as root, or give "
+				 "this user read-write access to /dev/userfaultfd (e.g. `chmod 0666 "
+				 "/dev/userfaultfd` or a udev rule), or run as root. To run the "
+				 "program unemulated instead, set [runtime] fallback = native",
+				 strerror(sys_errno), strerror(dev_errno));
+			return -1;
+		}
+	}
+	int r = handshake(fd, features);
+	if (r) {
+		snprintf(why, whylen, "UFFDIO_API handshake failed: %s", strerror(-r));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int uffd_register(int fd, uint64_t start, uint64_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = start, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	return ioctl(fd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+}
+
+int uffd_unregister(int fd, uint64_t start, uint64_t len)
+{
+	struct uffdio_range r = { .start = start, .len = len };
+	return ioctl(fd, UFFDIO_UNREGISTER, &r) ? -errno : 0;
+}
+
+int uffd_wake(int fd, uint64_t start, uint64_t len)
+{
+	struct uffdio_range r = { .start = start, .len = len };
+	return ioctl(fd, UFFDIO_WAKE, &r) ? -errno : 0;
+}
+
+/* One ioctl; returns bytes populated (> 0) or -errno. */
+static int64_t fill_once(int fd, uint64_t start, uint64_t len, bool write, const void *src)
+{
+	int r;
+	int64_t done;
+	if (write) {
+		struct uffdio_copy c = { .dst = start, .src = (uint64_t)(uintptr_t)src, .len = len };
+		r = ioctl(fd, UFFDIO_COPY, &c);
+		done = c.copy;
+	} else {
+		struct uffdio_zeropage z = { .range = { .start = start, .len = len } };
+		r = ioctl(fd, UFFDIO_ZEROPAGE, &z);
+		done = z.zeropage;
+	}
+	if (r == 0)
+		return (int64_t)len;
+	if (done > 0)
+		return done; /* partial progress (the kernel reports -EAGAIN) */
+	return -errno;
+}
+
+int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, const void *zero_src,
+	      size_t zero_len, struct uffd_fill *out)
+{
+	while (len) {
+		uint64_t chunk = write && len > zero_len ? zero_len : len;
+		int64_t n = fill_once(fd, start, chunk, write, zero_src);
+		if (n > 0) {
+			if (write)
+				out->bytes_copied += (uint64_t)n;
+			else
+				out->bytes_zeropage += (uint64_t)n;
+			start += (uint64_t)n;
+			len -= (uint64_t)n;
+			continue;
+		}
+		switch (n) {
+		case -EAGAIN: /* mm changing under us (e.g. concurrent mremap): retry */
+		case -EINTR:
+			continue;
+		case -EEXIST: /* present already: skip it, wake whoever waits on it */
+			out->pages_existed++;
+			uffd_wake(fd, start, PAGE);
+			start += PAGE;
+			len -= PAGE;
+			continue;
+		case -ENOENT: /* no VMA any more (munmap raced us) */
+		case -ESRCH:  /* the process is exiting */
+			out->vma_gone = true;
+			uffd_wake(fd, start, len);
+			return 0;
+		default:
+			return (int)n;
+		}
+	}
+	return 0;
+}

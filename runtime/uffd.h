@@ -1,0 +1,50 @@
+/*
+ * userfaultfd plumbing: opening (syscall, then /dev/userfaultfd), the API
+ * handshake, range registration and page population. Only runtime/ talks to
+ * the kernel; these functions are the fault path's whole kernel interface.
+ */
+#ifndef VMEMU_UFFD_H
+#define VMEMU_UFFD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Open a userfaultfd (O_CLOEXEC | O_NONBLOCK) and complete the UFFDIO_API
+ * handshake. Tries the userfaultfd(2) syscall first, then
+ * /dev/userfaultfd's USERFAULTFD_IOC_NEW. Returns the fd, or -1 with a
+ * message in why explaining what the user must change (sysctl, device
+ * permissions). *features receives the kernel's feature bits.
+ */
+int uffd_open(uint64_t *features, char *why, size_t whylen);
+
+/* Register [start, start+len) for MISSING faults. 0 or -errno. */
+int uffd_register(int fd, uint64_t start, uint64_t len);
+
+/* Unregister [start, start+len); waiting threads are woken. 0 or -errno. */
+int uffd_unregister(int fd, uint64_t start, uint64_t len);
+
+/* Outcome of populating one range. */
+struct uffd_fill {
+	uint64_t bytes_zeropage; /* bytes mapped to the shared zero page */
+	uint64_t bytes_copied;   /* bytes filled with private zeroed pages */
+	uint64_t pages_existed;  /* pages already present (another fill won) */
+	bool vma_gone;           /* range no longer mapped (munmap raced) */
+};
+
+/*
+ * Populate [start, start+len) (page aligned) and wake the threads waiting
+ * there. Read faults map the zero page (UFFDIO_ZEROPAGE, as Linux does for
+ * a read of untouched anonymous memory); write faults copy from zero_src
+ * (UFFDIO_COPY of zero_len bytes at a time, so the write does not take a
+ * second, copy-on-write fault). EAGAIN is retried, EEXIST pages are skipped,
+ * a vanished VMA ends the fill. Returns 0 or -errno for an unexpected error.
+ */
+int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, const void *zero_src,
+	      size_t zero_len, struct uffd_fill *out);
+
+/* Wake threads waiting on [start, start+len) without populating. 0 or -errno. */
+int uffd_wake(int fd, uint64_t start, uint64_t len);
+
+#endif
