@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Wall time of real programs under vmemu / native: each workload runs REPS
+# times on each side, interleaved, and the table gives medians and the ratio.
+# Usage: bench/slowdown.sh [REPS] [extra vmemu run options...]
+set -eu
+cd "$(dirname "$0")/.."
+reps=${1:-5}; shift $(($# < 1 ? $# : 1))
+root=$PWD
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+python3 -c '
+import random, sys
+r = random.Random(1)
+words = [bytes(r.choice(b"abcdefghijklmnop") for _ in range(r.randint(2, 9))) for _ in range(4000)]
+out = bytearray()
+while len(out) < 24 << 20:
+    out += b" ".join(r.choice(words) for _ in range(16)) + b"\n"
+sys.stdout.buffer.write(out)' >"$w/in.txt"
+python3 -c '
+import random
+r = random.Random(2)
+print("\n".join("%d %s" % (r.randrange(10**9), r.choice(["alpha","beta","gamma","delta"])) for _ in range(1000000)))' >"$w/lines"
+cat >"$w/script.sql" <<'SQL'
+PRAGMA cache_size = -65536;
+CREATE TABLE t(id INTEGER PRIMARY KEY, k TEXT, v INTEGER);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 200000)
+INSERT INTO t(k, v) SELECT printf('key-%08d', (i * 7919) % 200000), i * i % 1000003 FROM c;
+CREATE INDEX tk ON t(k);
+SELECT count(*), sum(v) FROM t;
+SQL
+xz -9 -T1 -c <"$w/in.txt" >"$w/in.xz"
+
+names=(python3-list sqlite3-insert xz-9-compress xz-decompress sort-1M)
+cmds=(
+	"python3 -c 'x = [i*i for i in range(3_000_000)]; print(sum(x))'"
+	"rm -f $w/db; sqlite3 $w/db <$w/script.sql"
+	"xz -9 -T1 -c <$w/in.txt"
+	"xz -d -c <$w/in.xz"
+	"sort -S 256M <$w/lines"
+)
+timeit() { # prints start and end (seconds) of "$@", output discarded
+	local a=$EPOCHREALTIME
+	"$@" >/dev/null 2>&1
+	echo "$a $EPOCHREALTIME"
+}
+for i in "${!names[@]}"; do
+	for r in $(seq "$reps"); do
+		echo "${names[$i]} native $(timeit sh -c "${cmds[$i]}")" >>"$w/times"
+		echo "${names[$i]} vmemu $(timeit "$root/build/vmemu" run -o /dev/null "$@" -- sh -c "${cmds[$i]}")" >>"$w/times"
+	done
+done
+python3 - "$w/times" "$reps" "$*" <<'PY'
+import collections, statistics, sys
+t = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, side, a, b = line.split()
+    t[(name, side)].append(float(b) - float(a))
+names = list(dict.fromkeys(k[0] for k in t))
+print(f"slowdown: wall time, median of {sys.argv[2]} interleaved runs each"
+      + (f", vmemu options: {sys.argv[3]}" if sys.argv[3] else ""))
+print(f"{'workload':18}{'native s':>10}{'vmemu s':>10}{'ratio':>8}")
+for n in names:
+    a, b = statistics.median(t[(n, 'native')]), statistics.median(t[(n, 'vmemu')])
+    print(f"{n:18}{a:>10.3f}{b:>10.3f}{b / a:>8.2f}")
+PY

@@ -1,0 +1,63 @@
+# Shared helpers for integration tests; source it. Each test runs in its own
+# temporary directory ($T) that is removed on exit.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VMEMU="$ROOT/build/vmemu"
+LIB="$ROOT/build/libvmemu.so"
+PROGS="$ROOT/build/progs"
+T=$(mktemp -d /tmp/vmemu-it.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "$*"; exit 77; }
+
+# json FILE EXPR: evaluate a Python expression over the JSON report as `j`.
+json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# compare_native NAME [STDIN-FILE] -- CMD...: run CMD natively and under
+# `vmemu run`, compare stdout byte for byte and the exit status; the report
+# goes to $T/NAME.report and $T/NAME.json. Extra vmemu options in VMEMU_OPTS.
+compare_native() {
+	local name=$1 in=/dev/null; shift
+	if [[ $1 != -- ]]; then in=$1; shift; fi
+	shift # --
+	local rc_n rc_v
+	(cd "$T" && "$@") <"$in" >"$T/$name.native" 2>"$T/$name.native.err"; rc_n=$?
+	(cd "$T" && "$PROGS/maxrss" "$T/$name.rss" "$VMEMU" run ${VMEMU_OPTS:-} -o "$T/$name.report" \
+		--json "$T/$name.json" -- "$@") \
+		<"$in" >"$T/$name.vmemu" 2>"$T/$name.vmemu.err"; rc_v=$?
+	if ! cmp -s "$T/$name.native" "$T/$name.vmemu"; then
+		echo "stdout differs for: $*"; diff <(head -c 2000 "$T/$name.native") <(head -c 2000 "$T/$name.vmemu") | head -20
+		cat "$T/$name.vmemu.err" | head -20
+		fail "$name: output differs from native"
+	fi
+	((rc_n == rc_v)) || { cat "$T/$name.vmemu.err"; fail "$name: exit $rc_v under vmemu, $rc_n natively"; }
+	[[ -s $T/$name.json ]] || { cat "$T/$name.vmemu.err"; fail "$name: no JSON report"; }
+	echo "$name: identical stdout ($(wc -c <"$T/$name.native") bytes), exit $rc_n," \
+		"$(json "$T/$name.json" 'j["faults"]["handled"]') faults"
+}
+
+# faults_at_least NAME N: the report of NAME handled at least N faults and
+# populated at least N pages.
+faults_at_least() {
+	local f p
+	f=$(json "$T/$1.json" 'j["faults"]["handled"]')
+	p=$(json "$T/$1.json" 'j["faults"]["pages_populated"]')
+	((f >= $2 && p >= $2)) || fail "$1: $f faults / $p pages populated, expected >= $2"
+	[[ $(json "$T/$1.json" 'j["run"]["emulated"]') == True ]] || fail "$1: not emulated"
+}
+
+# consistent NAME MIN_BYTES: the emulated frame peak covers at least the
+# MIN_BYTES the program is known to touch, and is no more than the host could
+# have backed: peak RSS (measured by maxrss around the vmemu run) plus the
+# pages mapped to the shared zero page (not counted in RSS).
+consistent() {
+	local peak zp rss
+	peak=$(json "$T/$1.json" 'j["memory"]["frames_in_use_peak"]')
+	zp=$(json "$T/$1.json" 'j["faults"]["zero_fill_zeropage_pages"]')
+	rss=$(cat "$T/$1.rss")
+	((peak * 4096 >= $2)) || fail "$1: frame peak $peak pages < $2 bytes the program touches"
+	((peak * 4 <= rss + zp * 4 + 4096)) ||
+		fail "$1: frame peak $((peak * 4)) KiB > host peak RSS $rss KiB + zero pages $((zp * 4)) KiB"
+	echo "$1: frames peak $((peak * 4)) KiB; host peak RSS $rss KiB; zero-page $((zp * 4)) KiB"
+}

@@ -1,0 +1,19 @@
+# xz -9 compresses 24 MB and decompresses it under vmemu; the compressed
+# bytes equal a native compression and the round trip restores the input.
+. "$(dirname "$0")/lib.bash"
+python3 -c '
+import random, sys
+r = random.Random(1)
+words = [bytes(r.choice(b"abcdefghijklmnop") for _ in range(r.randint(2, 9))) for _ in range(4000)]
+out = bytearray()
+while len(out) < 24 << 20:
+    out += b" ".join(r.choice(words) for _ in range(16)) + b"\n"
+sys.stdout.buffer.write(out)' >"$T/in.txt"
+compare_native xzc "$T/in.txt" -- xz -9 -T1 -c
+# xz -9 uses a 64 MiB dictionary and ~670 MiB of match finder: check the floor
+faults_at_least xzc 10000
+consistent xzc $((64 << 20))
+cp "$T/xzc.native" "$T/in.xz"
+compare_native xzd "$T/in.xz" -- xz -d -c
+cmp -s "$T/xzd.vmemu" "$T/in.txt" || fail "decompressed output differs from the input"
+faults_at_least xzd 1000

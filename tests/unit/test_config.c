@@ -1,0 +1,183 @@
+/* Config loader: defaults equal configs/default.ini, overrides and the error
+ * messages for each kind of bad input. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/config.h"
+
+static char tmpdir[] = "/tmp/vmemu-cfg.XXXXXX";
+
+static const char *write_ini(const char *name, const char *text)
+{
+	static char path[256];
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void default_ini_matches_builtin(void **s)
+{
+	struct vm_config a, b;
+	char err[1024] = "";
+	vm_config_defaults(&a);
+	vm_config_defaults(&b);
+	/* the tests run from the repository root */
+	int r = vm_config_load_file(&b, "configs/default.ini", err, sizeof err);
+	if (r)
+		fail_msg("%s", err);
+	char da[8192], db[8192];
+	vm_config_dump(&a, da, sizeof da);
+	vm_config_dump(&b, db, sizeof db);
+	assert_string_equal(da, db);
+	assert_true(strstr(da, "memory.size = 4294967296\n") != NULL);
+	assert_true(strstr(da, "heap.reserve = 68719476736\n") != NULL);
+	assert_true(strstr(da, "mimicos.policy = baseline\n") != NULL);
+}
+
+static void sizes(void **s)
+{
+	uint64_t v;
+	assert_int_equal(vm_parse_size("4096", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(vm_parse_size("512K", &v), 0);
+	assert_int_equal(v, 512 * 1024);
+	assert_int_equal(vm_parse_size("3m", &v), 0);
+	assert_int_equal(v, 3 * 1048576);
+	assert_int_equal(vm_parse_size("4G", &v), 0);
+	assert_int_equal(v, 4ull << 30);
+	assert_int_equal(vm_parse_size("2TB", &v), 0);
+	assert_int_equal(v, 2ull << 40);
+	assert_int_equal(vm_parse_size("", &v), -1);
+	assert_int_equal(vm_parse_size("-1G", &v), -1);
+	assert_int_equal(vm_parse_size("4X", &v), -1);
+	assert_int_equal(vm_parse_size("1.5G", &v), -1);
+	assert_int_equal(vm_parse_size("99999999999T", &v), -1);
+}
+
+static void files_and_overrides_in_order(void **s)
+{
+	struct vm_config c;
+	char err[1024];
+	vm_config_defaults(&c);
+	char a[256], b[256];
+	strcpy(a, write_ini("a.ini", "[memory]\nsize = 1G\n[heap]\nmmap_threshold = 64K\n"));
+	strcpy(b, write_ini("b.ini", "[memory]\nsize = 2G ; comment\n"));
+	assert_int_equal(vm_config_load_file(&c, a, err, sizeof err), 0);
+	assert_int_equal(vm_config_load_file(&c, b, err, sizeof err), 0);
+	assert_int_equal(c.memory_size, 2ull << 30);
+	assert_int_equal(c.heap_mmap_threshold, 64 * 1024);
+	assert_int_equal(vm_config_set(&c, "memory.size=256M", err, sizeof err), 0);
+	assert_int_equal(c.memory_size, 256ull << 20);
+	assert_int_equal(vm_config_set(&c, "runtime.fallback=native", err, sizeof err), 0);
+	assert_int_equal(c.fallback, VM_FALLBACK_NATIVE);
+	assert_int_equal(vm_config_set(&c, "report.file=/tmp/x", err, sizeof err), 0);
+	assert_string_equal(c.report_file, "/tmp/x");
+}
+
+static void expect_file_error(const char *text, const char *want_suffix)
+{
+	struct vm_config c;
+	char err[1024], want[512];
+	vm_config_defaults(&c);
+	const char *p = write_ini("bad.ini", text);
+	assert_int_equal(vm_config_load_file(&c, p, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s:%s", p, want_suffix);
+	if (strncmp(err, want, strlen(want)))
+		fail_msg("got  '%s'\nwant '%s...'", err, want);
+}
+
+static void file_errors_name_file_line_key(void **s)
+{
+	expect_file_error("[memory]\nsize = 1G\n[bogus]\nx = 1\n",
+			  "4: key 'bogus.x': unknown section [bogus]");
+	expect_file_error("[memory]\nsise = 1G\n", "2: key 'memory.sise': unknown key");
+	expect_file_error("[memory]\n\nsize = 12Q\n", "3: key 'memory.size': bad size '12Q'");
+	expect_file_error("[mimicos]\npolicy = nope\n",
+			  "2: key 'mimicos.policy': unknown policy 'nope' (one of: baseline");
+	expect_file_error("[mimicos]\nfault_around = 3\n", "2: key 'mimicos.fault_around'");
+	expect_file_error("[thp]\npromotion_threshold = 1.5\n",
+			  "2: key 'thp.promotion_threshold': 1.5 is out of range 0..1");
+	expect_file_error("[thp]\nmode = sometimes\n",
+			  "2: key 'thp.mode': unknown value 'sometimes' (one of: never, always, madvise)");
+	expect_file_error("[swap]\nsize = 1G\n", "2: key 'swap.size': swap is not implemented yet");
+	expect_file_error("[runtime]\nfallback = maybe\n", "2: key 'runtime.fallback': unknown value");
+	expect_file_error("size = 1G\n", "1: key 'size': outside any [section]");
+	expect_file_error("[memory]\njunk\n", "2: syntax error");
+}
+
+static void unreadable_file(void **s)
+{
+	struct vm_config c;
+	char err[1024];
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_load_file(&c, "/nonexistent/x.ini", err, sizeof err), -1);
+	assert_string_equal(err, "/nonexistent/x.ini: cannot read: No such file or directory");
+}
+
+static void override_errors(void **s)
+{
+	struct vm_config c;
+	char err[1024];
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_set(&c, "memory.size=lots", err, sizeof err), -1);
+	assert_string_equal(err, "-s memory.size=lots: key 'memory.size': bad size 'lots' (a number "
+				 "with an optional K, M, G or T suffix)");
+	assert_int_equal(vm_config_set(&c, "size=1G", err, sizeof err), -1);
+	assert_string_equal(err, "-s size=1G: expected section.key=value");
+	assert_int_equal(vm_config_set(&c, "mimicos.policy=/x/p.so", err, sizeof err), -1);
+	assert_non_null(strstr(err, "not implemented yet (issue 3)"));
+}
+
+static void env_loading(void **s)
+{
+	struct vm_config c;
+	char err[1024];
+	char a[256];
+	strcpy(a, write_ini("env.ini", "[memory]\nsize = 1G\n"));
+	vm_config_defaults(&c);
+	setenv("VMEMU_CONFIG", a, 1);
+	setenv("VMEMU_SET", "memory.size=3G\nheap.reserve=2G", 1);
+	setenv("VMEMU_REPORT", "/tmp/r.txt", 1);
+	assert_int_equal(vm_config_from_env(&c, err, sizeof err), 0);
+	assert_int_equal(c.memory_size, 3ull << 30);
+	assert_int_equal(c.heap_reserve, 2ull << 30);
+	assert_string_equal(c.report_file, "/tmp/r.txt");
+	setenv("VMEMU_SET", "memory.size=3G\nmemory.bad=1", 1);
+	assert_int_equal(vm_config_from_env(&c, err, sizeof err), -1);
+	assert_string_equal(err, "-s memory.bad=1: key 'memory.bad': unknown key in section [memory]");
+	unsetenv("VMEMU_CONFIG");
+	unsetenv("VMEMU_SET");
+	unsetenv("VMEMU_REPORT");
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir))
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(default_ini_matches_builtin),
+		cmocka_unit_test(sizes),
+		cmocka_unit_test(files_and_overrides_in_order),
+		cmocka_unit_test(file_errors_name_file_line_key),
+		cmocka_unit_test(unreadable_file),
+		cmocka_unit_test(override_errors),
+		cmocka_unit_test(env_loading),
+	};
+	int r = cmocka_run_group_tests(tests, NULL, NULL);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	if (system(cmd))
+		return 1;
+	return r;
+}
