@@ -64,6 +64,7 @@ static const struct key keys[] = {
 	{ "report", "json", K_STRING, F(report_json), 0, 0, NULL, NULL, NULL },
 	{ "runtime", "fallback", K_CHOICE, F(fallback), 0, 0, fallbacks, NULL, NULL },
 	{ "runtime", "spin_us", K_UINT, F(spin_us), 0, 1000000, NULL, NULL, NULL },
+	{ "runtime", "handlers", K_UINT, F(handlers), 0, 8, NULL, NULL, NULL },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -85,7 +86,7 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->sampler_rate = 0.01;
 	cfg->sampler_interval_ms = 10;
 	cfg->fallback = VM_FALLBACK_ABORT;
-	cfg->spin_us = 50;
+	cfg->spin_us = 0;
 }
 
 int vm_parse_size(const char *s, uint64_t *out)

@@ -50,6 +50,7 @@ struct vm_config {
 	/* [runtime] */
 	int fallback;                  /* enum vm_fallback */
 	uint64_t spin_us;              /* handler busy-poll before sleeping, microseconds */
+	uint64_t handlers;             /* fault handler threads; 0 = one pinned per CPU */
 };
 
 /* Fill cfg with the built-in defaults (the values in configs/default.ini). */

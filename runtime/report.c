@@ -93,6 +93,10 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 		mos_policy_name(rt.mos), mib(rt.cfg.memory_size),
 		(unsigned long long)ms->frames_total, mib(rt.cfg.heap_reserve), (unsigned long)vm_heap_start);
 
+	if (rt.emulated)
+		bprintf(b, "fault handlers: %d thread%s%s, spin %llu us\n", rt.nhandlers,
+			rt.nhandlers == 1 ? "" : "s", rt.handlers_pinned ? ", one pinned per CPU" : "",
+			(unsigned long long)rt.cfg.spin_us);
 	bprintf(b, "\n-- faults (emulated OS view) --\n");
 	bprintf(b, "  faults handled        %12llu  (read %llu, write %llu)\n",
 		(unsigned long long)s->faults, (unsigned long long)s->faults_read,
@@ -159,6 +163,8 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 		cJSON_AddStringToObject(run, "not_emulated_reason", rt.not_emulated_why);
 	cJSON_AddBoolToObject(run, "emulated_oom", rt.oom);
 	cJSON_AddNumberToObject(run, "wall_time_ns", (double)wall_ns);
+	cJSON_AddNumberToObject(run, "fault_handlers", rt.nhandlers);
+	cJSON_AddBoolToObject(run, "fault_handlers_pinned", rt.handlers_pinned);
 
 	cJSON *f = cJSON_AddObjectToObject(root, "faults");
 	cJSON_AddNumberToObject(f, "handled", (double)s->faults);

@@ -37,6 +37,8 @@ struct vm_stats {
 	struct hist latency;       /* fault service time, ns (read -> woken) */
 };
 
+#define VM_MAX_HANDLERS 8
+
 struct vm_rt {
 	struct vm_config cfg;
 	pthread_mutex_t lock;
@@ -45,7 +47,9 @@ struct vm_rt {
 	uint64_t uffd_features;
 	bool emulated;             /* false: fallback = native after uffd refused */
 	char not_emulated_why[1024];
-	pthread_t handler;
+	pthread_t handlers[VM_MAX_HANDLERS];
+	int nhandlers;
+	bool handlers_pinned;      /* one per CPU, pinned */
 	void *zero_buf;            /* zeroed source for UFFDIO_COPY */
 	size_t zero_len;
 	pid_t pid, parent_pid;     /* parent_pid != 0: a fork child */

@@ -4,6 +4,7 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -212,16 +213,49 @@ static void *handler_main(void *arg)
 
 /* ---------------------------------------------------------------- setup */
 
-static void start_handler(void)
+/*
+ * Start the handler threads. With runtime.handlers = 0, one per CPU the
+ * process may run on (at most VM_MAX_HANDLERS), each pinned to its CPU: every
+ * fault wakes all sleeping handlers, and the one on the faulting thread's CPU
+ * runs at once, without the cross-CPU wake-up that costs ~50-90 us on a VM
+ * (bench/RESULTS.md). Otherwise that many unpinned handlers.
+ */
+static void start_handlers(void)
 {
+	cpu_set_t allowed;
+	int cpus[VM_MAX_HANDLERS], n = 0;
+	bool pin = rt.cfg.handlers == 0;
+	if (pin && sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+		for (int c = 0; c < CPU_SETSIZE && n < VM_MAX_HANDLERS; c++)
+			if (CPU_ISSET(c, &allowed))
+				cpus[n++] = c;
+	}
+	if (!pin || n == 0) {
+		pin = false;
+		n = rt.cfg.handlers ? (int)rt.cfg.handlers : 1;
+	}
+
 	sigset_t all, old;
 	sigfillset(&all);
-	/* The handler must never run the program's signal handlers. */
+	/* Handlers must never run the program's signal handlers. */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&rt.handler, NULL, handler_main, NULL);
+	for (int i = 0; i < n; i++) {
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		if (pin) {
+			cpu_set_t one;
+			CPU_ZERO(&one);
+			CPU_SET(cpus[i], &one);
+			pthread_attr_setaffinity_np(&attr, sizeof one, &one);
+		}
+		int r = pthread_create(&rt.handlers[i], &attr, handler_main, NULL);
+		pthread_attr_destroy(&attr);
+		if (r)
+			die2("cannot start a fault handler thread: %s", strerror(r));
+	}
+	rt.nhandlers = n;
+	rt.handlers_pinned = pin;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r)
-		die2("cannot start the fault handler thread: %s", strerror(r));
 }
 
 /* Register every managed range with the current uffd. */
@@ -271,7 +305,7 @@ static void atfork_child(void)
 		if (rt.uffd < 0)
 			die2("fork child %d: %s", (int)rt.pid, why);
 		register_all();
-		start_handler();
+		start_handlers();
 	}
 	vm_in_runtime--;
 }
@@ -346,7 +380,7 @@ static void init_once_fn(void)
 		if (!rt.zero_buf)
 			die2("out of internal memory");
 		register_all();
-		start_handler();
+		start_handlers();
 	}
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	vm_in_runtime--;
