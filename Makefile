@@ -93,7 +93,7 @@ test: deps
 
 demo: deps
 	$(MAKE) all
-	$(CLI) run -- python3 -c 'x = [i*i for i in range(3_000_000)]; print(sum(x))'
+	$(CLI) run -- /usr/bin/python3 -c 'x = [i*i for i in range(3_000_000)]; print(sum(x))'
 
 bench: all
 	bench/run.sh

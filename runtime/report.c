@@ -234,20 +234,44 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	return root;
 }
 
+/* One line for a descendant process whose report would go to stderr. */
+static void summary(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
+{
+	bprintf(b, "vmemu: pid %d (%s)%s: %llu faults, peak %.1f MiB in %llu frames, "
+		   "fault p50 %llu ns, %llu.%03llu s%s (full report: -o FILE)\n",
+		(int)rt.pid, program_invocation_short_name, rt.emulated ? "" : " NOT EMULATED",
+		(unsigned long long)rt.st.faults, mib(ms->data_frames_peak * PAGE),
+		(unsigned long long)ms->data_frames_peak,
+		(unsigned long long)hist_quantile(&rt.st.latency, 0.5),
+		(unsigned long long)(wall_ns / 1000000000ull),
+		(unsigned long long)(wall_ns / 1000000ull % 1000), rt.oom ? ", EMULATED OOM" : "");
+}
+
 void vm_report_write(void)
 {
 	if (__atomic_exchange_n(&rt.report_done, 1, __ATOMIC_ACQ_REL))
+		return;
+	/* A fork child that never faulted (a shell subshell, a child that only
+	 * execs or exits) did nothing emulated: no report. */
+	if (rt.parent_pid && !rt.st.faults && !rt.oom)
 		return;
 	uint64_t wall = vm_now_ns() - rt.t_start_ns;
 	struct mos_stats ms;
 	mos_get_stats(rt.mos, &ms);
 
 	struct buf b = { 0 };
-	human(&b, &ms, wall);
-	if (rt.cfg.report_file[0])
+	if (rt.cfg.report_file[0]) {
+		human(&b, &ms, wall);
 		write_file(rt.cfg.report_file, b.p, b.len);
-	else
+	} else {
+		/* Pipelines and scripts start many processes: on stderr only the
+		 * first one prints the whole report. */
+		if (rt.is_root)
+			human(&b, &ms, wall);
+		else
+			summary(&b, &ms, wall);
 		vm_write_all(2, b.p, b.len);
+	}
 	ialloc_free(b.p);
 
 	if (rt.cfg.report_json[0]) {

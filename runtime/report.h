@@ -10,7 +10,10 @@
 #include <stddef.h>
 
 /*
- * Write this process' report once (later calls do nothing). The caller holds
+ * Write this process' report once (later calls do nothing): the human report
+ * to report.file, or to stderr for the first process of the run (other
+ * processes print one summary line there), and JSON to report.json. A fork
+ * child that handled no fault writes nothing. The caller holds
  * rt.lock or is the only thread that can change the state. Uses only the
  * internal heap and write(2), so it is safe on the handler thread.
  */
