@@ -1,0 +1,413 @@
+/*
+ * tlbmodel: the TLB and page-walk timing model of vmemu.
+ *
+ * Pure and deterministic: no syscalls, no I/O, no threads, no global mutable
+ * state; the only randomness is a per-structure RNG seeded from the machine
+ * description. Memory comes from the allocator given to tlb_create(), in one
+ * block, and nothing is allocated after creation, so the model can run on a
+ * thread that must not touch the program's heap. One `struct tlb` is one
+ * core's MMU; callers serialise access to it.
+ *
+ * Terms (Intel SDM Vol. 3A ch. 4.10, AMD APM Vol. 2 ch. 5):
+ *   structure  one TLB array: an L1 DTLB, an STLB / L2 DTLB, ... Each holds one
+ *              or more page sizes (4 KiB, 2 MiB, 1 GiB); several page sizes in
+ *              one structure make it "unified".
+ *   set, way   a structure has entries = sets x ways; sets must be a power of
+ *              two (indexed by the low VPN bits); ways == entries is fully
+ *              associative (one set).
+ *   level      structures are grouped in levels 1..TLB_MAX_LEVELS. Levels are
+ *              looked up serially, the structures of a level in parallel.
+ *   walk       on a miss in every level the page-table walker reads the
+ *              page-table entries (PML4E, PDPTE, PDE, PTE; fewer for huge
+ *              pages) whose physical addresses come with the access.
+ *   PWC        page-walk (paging-structure) caches for non-leaf entries:
+ *              PML4E, PDPTE and PDE caches (SDM 4.10.3). A hit in the deepest
+ *              one lets the walk skip the levels above it (Barr et al.,
+ *              "Translation caching: skip, don't walk", ISCA 2010).
+ *
+ * Units: latencies and costs are core cycles; sizes are entries.
+ *
+ * ---------------------------------------------------------------------------
+ * Timing model (one access)
+ *   Let the access be a load or a store of page size P. Each level on the
+ *   access's path (the levels having a structure that serves loads, resp.
+ *   stores) costs the largest latency among its structures on that path, as
+ *   in Virtuoso's MMU (mmu.cc, TLB latency phase: levels are looked up one
+ *   after the other, the TLBs of a level in parallel, charging their maximum).
+ *     hit in structure S at level L:  sum of the levels before L + latency(S)
+ *     miss everywhere:                sum of all levels on the path + walk
+ *     walk = PWC latency (once, if any PWC exists) + queueing for a walker
+ *            (tlb_access_at only) + the latencies of the entries read.
+ *   Walk with n entries e[0..n-1] (top first; n = 4 for 4 KiB, 3 for 2 MiB,
+ *   2 for 1 GiB pages under 4-level paging): entries e[0..n-2] are non-leaf
+ *   and may be cached by the PWC of their level (0 = PML4E, 1 = PDPTE,
+ *   2 = PDE); the leaf e[n-1] never is (SDM 4.10.3.1: no PDE-cache entry for
+ *   a PDE that maps a 2 MiB page). The PWCs are probed from the deepest
+ *   applicable level upward; the first (deepest) hit at level j ends the
+ *   probe and the walk reads e[j+1..n-1]; with no hit it reads all n. Every
+ *   entry read is charged the fixed latency of its page-table level
+ *   ([walk] pml4e/pdpte/pde/pte_latency). The non-leaf entries read are then
+ *   inserted in their PWCs. Shallower PWC levels above the hit are neither
+ *   probed nor touched.
+ *
+ * Fill model
+ *   fill = miss      the structure takes the translation when it missed it
+ *                    and a deeper level or the walk supplied it (Intel STLB,
+ *                    Virtuoso allocate_on_miss = true).
+ *   fill = eviction  the structure takes only the entries evicted from the
+ *                    structures of the level above that it can hold (Virtuoso
+ *                    mmu_base's L2, allocate_on_miss = false, mmu.cc "Phase
+ *                    4"). A hit there does not remove the entry (the L2 is
+ *                    not exclusive); an evicted entry already present is
+ *                    refreshed as if hit instead of being duplicated.
+ *   Filling proceeds from level 1 down; at each level the victims coming from
+ *   the level above are inserted before the demand fill (Virtuoso's order).
+ *   Evictions from the last level are dropped.
+ *
+ * Banking
+ *   When k > 1 structures of one level hold the same page size for the same
+ *   path (Golden Cove's STLB: CPUID leaf 0x18 reports two 1024-entry 8-way
+ *   arrays, one for 4K+2M and one for 4K+1G), a translation goes to exactly
+ *   one of them: the low log2(k) bits of its VPN choose the structure and the
+ *   next bits index the set. k must be a power of two. Such structures must
+ *   share the same fill policy.
+ *
+ * Page-size knowledge
+ *   The access carries its translation, so each structure is probed only for
+ *   the page size the translation has. Entries of another size covering the
+ *   same address exist only if the mapping changed without an invalidation;
+ *   the runtime calls tlb_invalidate() whenever MimicOS unmaps, remaps,
+ *   promotes or demotes, as the OS would issue INVLPG / a shootdown.
+ *
+ * Planned, not yet here (issue 5): TLB prefetchers (stride, H2, distance,
+ * ASP, ATP/SBFP) feeding a prefetch queue probed alongside a level, a
+ * page-size predictor, [walk] memory = cache (a set-associative data-cache
+ * model over the PTE physical addresses), trace formats and replay. The
+ * structures above are laid out so these add keys and functions without
+ * changing the ones below.
+ * ---------------------------------------------------------------------------
+ *
+ * Machine files (INI, configs/machines/<cpu>.ini). tlbmodel reads no files: the
+ * runtime's INI reader (inih) hands every key of the sections tlbmodel owns
+ * (see tlb_machine_owns_section) to tlb_machine_set(). `-s sect.key=value`
+ * overrides map to the same call, the section being everything before the
+ * last dot ("tlb.stlb.entries" -> section "tlb.stlb", key "entries").
+ * Section and key names are case-insensitive; values are trimmed.
+ *
+ *   [mmu]            name = <text>           label for reports (default "")
+ *                    seed = <u64>            seeds random replacement (default 1)
+ *   [tlb.<NAME>]     one structure; NAME is [a-z0-9_], at most 31 characters,
+ *                    and the structure exists from its first key on.
+ *                    level       = 1..4                        (required)
+ *                    page_sizes  = 4K,2M,1G (any non-empty subset, comma list)
+ *                    access      = all | load | store          (default all)
+ *                    entries     = 1..2^24                     (required)
+ *                    ways        = N >= 1 | full               (required)
+ *                    latency     = cycles                      (default 0)
+ *                    replacement = lru | fifo | random | srrip (default lru)
+ *                    fill        = miss | eviction             (default miss)
+ *                    seed        = <u64> extra seed for random (default 0)
+ *   [pwc]            entries = N, ways = N|full   all three levels at once
+ *                    pml4e_entries, pml4e_ways, pdpte_entries, pdpte_ways,
+ *                    pde_entries, pde_ways         one level; entries = 0
+ *                                                  (the default) = no cache
+ *                    latency     = cycles, charged once per walk (default 0)
+ *                    replacement = lru | fifo | random | srrip (default lru)
+ *                    tag         = va | pte   va: tagged by the virtual-address
+ *                                  bits the entry translates (47:39, 47:30,
+ *                                  47:21; SDM 4.10.3); pte: by the physical
+ *                                  address of the cached entry, as Virtuoso's
+ *                                  pwc.cc (default va)
+ *   [walk]           memory  = fixed   (only model so far; "cache" planned)
+ *                    latency = cycles  every level at once
+ *                    pml4e_latency, pdpte_latency, pde_latency, pte_latency
+ *                              cycles per entry read at that level (default 0)
+ *                    walkers = N >= 1  concurrent page walkers (default 1)
+ */
+#ifndef TLBMODEL_TLBMODEL_H
+#define TLBMODEL_TLBMODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TLB_MAX_STRUCTS 16u  /* TLB structures per machine */
+#define TLB_MAX_LEVELS 4u    /* TLB levels (L1 .. L4) */
+#define TLB_MAX_BANKS 8u     /* structures sharing one page size at one level */
+#define TLB_MAX_WALKERS 64u  /* page walkers */
+#define TLB_PT_LEVELS 4u     /* x86-64 4-level paging: PML4, PDPT, PD, PT */
+#define TLB_PWC_LEVELS 3u    /* PML4E, PDPTE, PDE caches */
+#define TLB_NAME_MAX 32u     /* structure name buffer, including the NUL */
+#define TLB_NONE 0xffu       /* "no structure" in struct tlb_result */
+
+/* Page sizes, as a bit mask (struct tlb_struct_desc.page_sizes). */
+enum {
+	TLB_PS_4K = 1u << 0,
+	TLB_PS_2M = 1u << 1,
+	TLB_PS_1G = 1u << 2,
+};
+
+/* Which accesses a structure serves (struct tlb_struct_desc.access). */
+enum {
+	TLB_ACC_LOAD = 1u << 0,
+	TLB_ACC_STORE = 1u << 1,
+	TLB_ACC_ALL = TLB_ACC_LOAD | TLB_ACC_STORE,
+};
+
+/*
+ * Replacement policies. A set with an invalid way never evicts (srrip and
+ * random take the lowest invalid way; for lru and fifo which one is
+ * irrelevant).
+ *   lru     evict the least recently used (hits and fills update recency)
+ *   fifo    evict the oldest fill (hits do not update)
+ *   random  evict a uniformly chosen way (seeded xorshift RNG per structure)
+ *   srrip   2-bit RRIP, hit priority (Jaleel et al., ISCA 2010): insert with
+ *           RRPV 2, hit sets 0, evict the lowest way with RRPV 3 after ageing
+ *           all ways until one reaches 3.
+ */
+enum tlb_repl { TLB_REPL_LRU = 0, TLB_REPL_FIFO, TLB_REPL_RANDOM, TLB_REPL_SRRIP };
+
+/* Fill policies; see "Fill model" above. */
+enum tlb_fill { TLB_FILL_MISS = 0, TLB_FILL_EVICTION };
+
+/* PWC tagging; see [pwc] tag above. */
+enum tlb_pwc_tag { TLB_PWC_TAG_VA = 0, TLB_PWC_TAG_PTE };
+
+/* Memory model charged per page-table entry read by a walk. */
+enum tlb_walk_mem { TLB_WALK_FIXED = 0 };
+
+/* "ways = full": fully associative, resolved to ways = entries. */
+#define TLB_WAYS_FULL 0u
+/* A field a machine file has not set yet (tlb_machine_validate rejects it). */
+#define TLB_UNSET 0xffffffffu
+
+/* One TLB structure. */
+struct tlb_struct_desc {
+	char name[TLB_NAME_MAX];   /* from the section name [tlb.NAME] */
+	uint32_t level;            /* 1..TLB_MAX_LEVELS; 0 = not set (invalid) */
+	uint32_t page_sizes;       /* TLB_PS_* mask, non-zero */
+	uint32_t access;           /* TLB_ACC_* mask, non-zero */
+	uint32_t entries;          /* 1..2^24 */
+	uint32_t ways;             /* 1..entries, TLB_WAYS_FULL, TLB_UNSET = not set */
+	uint32_t latency;          /* cycles of a lookup */
+	enum tlb_repl repl;
+	enum tlb_fill fill;
+	uint64_t seed;             /* mixed into the machine seed for random */
+};
+
+/* One page-walk-cache level (0 = PML4E, 1 = PDPTE, 2 = PDE). */
+struct tlb_pwc_desc {
+	uint32_t entries;          /* 0 = this level has no PWC */
+	uint32_t ways;             /* 1..entries, TLB_WAYS_FULL, TLB_UNSET = not set */
+};
+
+/*
+ * A machine description: what configs/machines/<cpu>.ini says. Plain data;
+ * fill it with tlb_machine_init() + tlb_machine_set(), or directly.
+ */
+struct tlb_machine {
+	char name[64];                               /* [mmu] name */
+	uint64_t seed;                               /* [mmu] seed */
+	uint32_t nstructs;                           /* structures used in s[] */
+	struct tlb_struct_desc s[TLB_MAX_STRUCTS];   /* in order of first mention */
+	struct tlb_pwc_desc pwc[TLB_PWC_LEVELS];     /* [pwc] */
+	uint32_t pwc_latency;                        /* [pwc] latency, cycles per walk */
+	enum tlb_repl pwc_repl;                      /* [pwc] replacement */
+	enum tlb_pwc_tag pwc_tag;                    /* [pwc] tag */
+	enum tlb_walk_mem walk_mem;                  /* [walk] memory */
+	uint32_t walk_latency[TLB_PT_LEVELS];        /* [walk] cycles per entry: PML4E, PDPTE, PDE, PTE */
+	uint32_t walkers;                            /* [walk] walkers */
+};
+
+/*
+ * Reset m to the empty machine: no structures, no PWC, walk latencies 0,
+ * one walker, seed 1, PWC replacement lru and tagging by va.
+ */
+void tlb_machine_init(struct tlb_machine *m);
+
+/*
+ * True when section (e.g. "tlb.l1d_4k", "pwc", "walk", "mmu") is one whose
+ * keys belong to tlbmodel, so an INI loader knows to call tlb_machine_set().
+ * The runtime's own [machine] section (file = ...) is not tlbmodel's.
+ */
+bool tlb_machine_owns_section(const char *section);
+
+/*
+ * Apply one key of a machine file: section, key and value as an INI reader
+ * delivers them (comments stripped). Pure: no I/O. Later calls override
+ * earlier ones. Returns 0, or -1 with a NUL-terminated message in err
+ * (errlen bytes, may be 0) naming "section.key" and the bad value: unknown
+ * section or key, malformed number, 0 entries, ways 0, level outside 1..4,
+ * unknown page size, access, replacement, fill, tag or memory name, a
+ * seventeenth structure. Cross-key checks (divisibility, power-of-two sets)
+ * are left to tlb_machine_validate() because keys come in any order.
+ */
+int tlb_machine_set(struct tlb_machine *m, const char *section, const char *key,
+		    const char *value, char *err, size_t errlen);
+
+/*
+ * Check a complete description. Returns 0, or -1 with a message naming the
+ * key ("tlb.stlb.ways: ...") for: no structure; a duplicate or malformed
+ * name; a structure without level, page_sizes, access or ways; 0 entries or
+ * more than 2^24; ways above entries; entries not divisible by ways;
+ * entries/ways (sets) not a power of two; fill = eviction at the first level
+ * of a path (nothing above feeds it); a number of structures sharing a page
+ * size at one level of one path that is not a power of two or above
+ * TLB_MAX_BANKS, or that mix fill policies; for each PWC level with entries,
+ * the same geometry checks; walkers outside 1..TLB_MAX_WALKERS; a latency
+ * above 2^20 cycles; an enum value out of range.
+ */
+int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen);
+
+/* Name of a replacement policy ("lru", ...), fill policy ("miss", "eviction"). */
+const char *tlb_repl_name(enum tlb_repl r);
+const char *tlb_fill_name(enum tlb_fill f);
+
+/*
+ * Allocator for the model's memory, as in mimicos: zalloc returns zeroed
+ * memory or NULL; free receives the size that was allocated. tlbmodel makes
+ * exactly one zalloc (tlb_footprint() bytes) in tlb_create and one free in
+ * tlb_destroy.
+ */
+struct tlb_allocator {
+	void *(*zalloc)(void *ctx, size_t bytes);
+	void (*free)(void *ctx, void *p, size_t bytes);
+	void *ctx;
+};
+
+/*
+ * The translation of the accessed address, as MimicOS gives it
+ * (mos_translate + mos_walk_path).
+ */
+struct tlb_translation {
+	uint64_t pte_paddr[TLB_PT_LEVELS]; /* physical byte addresses of the entries
+					      the walk reads, top (PML4E) first */
+	uint8_t page_shift;                /* 12, 21 or 30 (others: >= 30 -> 1 GiB,
+					      >= 21 -> 2 MiB, else 4 KiB) */
+	uint8_t levels;                    /* valid entries in pte_paddr: 4 for 4 KiB,
+					      3 for 2 MiB, 2 for 1 GiB; clamped to 1..4 */
+};
+
+/* Walk length of a page size under 4-level paging: 4, 3 or 2. */
+static inline uint8_t tlb_levels_for_shift(unsigned page_shift)
+{
+	return page_shift >= 30 ? 2 : page_shift >= 21 ? 3 : 4;
+}
+
+/* What one access cost. */
+struct tlb_result {
+	uint32_t cycles;       /* all translation cycles charged to the access */
+	uint32_t walk_cycles;  /* of which the walk: PWC + queueing + PTE reads */
+	uint8_t level;         /* level (1..) of the structure that hit; 0 = walked */
+	uint8_t structure;     /* index in machine.s[] that hit; TLB_NONE = walked */
+	uint8_t pte_reads;     /* page-table entries read from memory (0 on a hit) */
+	int8_t pwc_hit;        /* deepest PWC level hit (0 PML4E .. 2 PDE); -1 none */
+};
+
+/* Counters of one structure (a structure's misses are its probes that missed). */
+struct tlb_struct_stats {
+	uint64_t accesses;     /* probes (the access reached its level) */
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t evictions;    /* valid entries displaced by any fill */
+	uint64_t fills;        /* demand fills (fill = miss) */
+	uint64_t victim_fills; /* entries taken from the level above (fill = eviction),
+				  including refreshes of entries already present */
+	double mpma;           /* misses per million accesses of the whole model */
+};
+
+/* Snapshot of all counters (tlb_get_stats). */
+struct tlb_stats {
+	uint64_t accesses;                       /* tlb_access/tlb_access_at calls */
+	uint64_t loads, stores;
+	uint64_t hits_by_level[TLB_MAX_LEVELS];  /* [L-1]: accesses that hit at level L */
+	uint64_t walks;                          /* accesses that missed every level */
+	uint64_t walks_by_size[3];               /* 4 KiB, 2 MiB, 1 GiB */
+	uint64_t pte_reads;                      /* entries read by walks */
+	uint64_t pwc_lookups[TLB_PWC_LEVELS];    /* probes per PWC level */
+	uint64_t pwc_hits[TLB_PWC_LEVELS];       /* walks whose deepest hit was this level */
+	uint64_t tlb_cycles;                     /* lookup cycles (hits and misses) */
+	uint64_t walk_cycles;                    /* walk cycles incl. PWC and queueing */
+	uint64_t queue_cycles;                   /* waiting for a free walker (timed only) */
+	uint64_t translation_cycles;             /* tlb_cycles + walk_cycles */
+	uint64_t invalidations;                  /* TLB entries dropped by tlb_invalidate */
+	double walks_pmpa;                       /* walks per million accesses (MPMA) */
+	double cycles_per_access;                /* translation_cycles / accesses */
+	uint32_t nstructs;
+	struct tlb_struct_stats s[TLB_MAX_STRUCTS]; /* same order as machine.s[] */
+};
+
+struct tlb;
+
+/*
+ * Bytes tlb_create() will allocate for machine m (which must validate), so a
+ * caller with a fixed arena can reserve them. 0 if m does not validate.
+ */
+size_t tlb_footprint(const struct tlb_machine *m);
+
+/*
+ * Create the model of machine m (copied; m may be freed afterwards): all
+ * structures and PWCs empty, walkers idle, counters zero. Returns NULL with a
+ * message in err when m does not validate (tlb_machine_validate's message),
+ * alloc is NULL or incomplete, or alloc->zalloc fails.
+ */
+struct tlb *tlb_create(const struct tlb_machine *m, const struct tlb_allocator *alloc,
+		       char *err, size_t errlen);
+
+/* Release the model's memory through its allocator (NULL is accepted). */
+void tlb_destroy(struct tlb *t);
+
+/* The machine description the model was created from. */
+const struct tlb_machine *tlb_machine_of(const struct tlb *t);
+
+/*
+ * Translate one access: vaddr (a program virtual address, below 2^62 as
+ * every user-space address is), a load or a store
+ * (is_write), and its translation tr (must not be NULL). Looks the levels up,
+ * walks on a miss, fills and replaces as described above, updates the
+ * counters, and returns the cycles charged; when res is not NULL it also
+ * says where the access hit. Untimed: each access is taken to arrive after
+ * the previous one finished, so walks never wait for a walker. No allocation,
+ * no division. Cost: a repeated first-level hit replays the previous lookup
+ * (exact while no structure changed); otherwise one 64-bit fingerprint probe
+ * per structure of up to 8 ways, a hash probe above 8 ways, and O(1) lru /
+ * fifo victims (srrip / random search the set's ways).
+ */
+uint32_t tlb_access(struct tlb *t, uint64_t vaddr, bool is_write,
+		    const struct tlb_translation *tr, struct tlb_result *res);
+
+/*
+ * As tlb_access for an access issued at cycle `now` (non-decreasing across
+ * calls gives meaningful results): a walk starts after the lookups
+ * (now + lookup cycles) on the walker that frees first; if every walker is
+ * still busy it waits, and the wait is charged (struct tlb_stats.queue_cycles)
+ * as Virtuoso's MSHR-modelled walkers (mmu.cc, getSlotAllocationDelay).
+ */
+uint32_t tlb_access_at(struct tlb *t, uint64_t now, uint64_t vaddr, bool is_write,
+		       const struct tlb_translation *tr, struct tlb_result *res);
+
+/*
+ * The emulated OS changed the mappings of [start, start+len): drop every TLB
+ * entry whose page overlaps the range (any page size) and flush all PWCs,
+ * as INVLPG does (SDM 4.10.4.1: it invalidates all paging-structure-cache
+ * entries regardless of address). Cost O(total entries). Counters stay;
+ * dropped entries are counted in tlb_stats.invalidations.
+ */
+void tlb_invalidate(struct tlb *t, uint64_t start, uint64_t len);
+
+/* Drop every TLB and PWC entry (a CR3 write without PCID). Counters stay. */
+void tlb_flush(struct tlb *t);
+
+/*
+ * Back to the state tlb_create() returned: empty structures, replacement
+ * state and RNGs re-seeded, walkers idle, counters zero.
+ */
+void tlb_reset(struct tlb *t);
+
+/* Zero the counters only (e.g. after a warm-up); the TLB contents stay. */
+void tlb_reset_stats(struct tlb *t);
+
+/* Snapshot every counter into out, with the derived ratios computed. */
+void tlb_get_stats(const struct tlb *t, struct tlb_stats *out);
+
+#endif

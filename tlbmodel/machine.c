@@ -1,0 +1,755 @@
+/*
+ * Machine descriptions: defaults, the INI key/value setter and validation.
+ * Pure: no I/O; messages are written into caller buffers.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_LATENCY (1u << 20)
+#define MAX_ENTRIES (1u << 24)
+
+static const char *const pwc_level_names[TLB_PWC_LEVELS] = { "pml4e", "pdpte", "pde" };
+static const char *const pt_level_names[TLB_PT_LEVELS] = { "pml4e", "pdpte", "pde", "pte" };
+
+/* ---- small string helpers (ASCII, locale-free) ---- */
+
+static char lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool ieq(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (lower(*a) != lower(*b))
+			return false;
+		a++, b++;
+	}
+	return *a == *b;
+}
+
+static bool iprefix(const char *s, const char *prefix)
+{
+	while (*prefix) {
+		if (lower(*s) != lower(*prefix))
+			return false;
+		s++, prefix++;
+	}
+	return true;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Copy s without surrounding blanks into out (cap bytes); false if too long. */
+static bool trim_copy(const char *s, char *out, size_t cap)
+{
+	while (is_space(*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && is_space(s[n - 1]))
+		n--;
+	if (n + 1 > cap)
+		return false;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* Unsigned decimal; the whole (trimmed) string must be digits. */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char buf[32];
+	if (!trim_copy(s, buf, sizeof buf) || !buf[0])
+		return false;
+	uint64_t v = 0;
+	for (const char *p = buf; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		uint64_t d = (uint64_t)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10u)
+			return false;
+		v = v * 10u + d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v;
+	if (!parse_u64(s, &v) || v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* ---- names ---- */
+
+static const char *const repl_names[] = { "lru", "fifo", "random", "srrip" };
+static const char *const fill_names[] = { "miss", "eviction" };
+
+const char *tlb_repl_name(enum tlb_repl r)
+{
+	return (unsigned)r < 4u ? repl_names[r] : "?";
+}
+
+const char *tlb_fill_name(enum tlb_fill f)
+{
+	return (unsigned)f < 2u ? fill_names[f] : "?";
+}
+
+static bool parse_repl(const char *v, enum tlb_repl *out)
+{
+	char buf[16];
+	if (!trim_copy(v, buf, sizeof buf))
+		return false;
+	for (unsigned i = 0; i < 4u; i++)
+		if (ieq(buf, repl_names[i])) {
+			*out = (enum tlb_repl)i;
+			return true;
+		}
+	return false;
+}
+
+static bool parse_fill(const char *v, enum tlb_fill *out)
+{
+	char buf[16];
+	if (!trim_copy(v, buf, sizeof buf))
+		return false;
+	for (unsigned i = 0; i < 2u; i++)
+		if (ieq(buf, fill_names[i])) {
+			*out = (enum tlb_fill)i;
+			return true;
+		}
+	return false;
+}
+
+/* Comma list of 4K/2M/1G (also 4KB, 4KiB, ...). */
+static bool parse_page_sizes(const char *v, uint32_t *out)
+{
+	char buf[64];
+	if (!trim_copy(v, buf, sizeof buf))
+		return false;
+	uint32_t mask = 0;
+	char *p = buf;
+	for (;;) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		char tok[16];
+		if (!trim_copy(p, tok, sizeof tok))
+			return false;
+		if (ieq(tok, "4K") || ieq(tok, "4KB") || ieq(tok, "4KiB"))
+			mask |= TLB_PS_4K;
+		else if (ieq(tok, "2M") || ieq(tok, "2MB") || ieq(tok, "2MiB"))
+			mask |= TLB_PS_2M;
+		else if (ieq(tok, "1G") || ieq(tok, "1GB") || ieq(tok, "1GiB"))
+			mask |= TLB_PS_1G;
+		else
+			return false;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*out = mask;
+	return mask != 0;
+}
+
+static bool parse_access(const char *v, uint32_t *out)
+{
+	char buf[32];
+	if (!trim_copy(v, buf, sizeof buf))
+		return false;
+	if (ieq(buf, "all") || ieq(buf, "load,store") || ieq(buf, "store,load"))
+		*out = TLB_ACC_ALL;
+	else if (ieq(buf, "load"))
+		*out = TLB_ACC_LOAD;
+	else if (ieq(buf, "store"))
+		*out = TLB_ACC_STORE;
+	else
+		return false;
+	return true;
+}
+
+/* "full" or a number >= 1. */
+static bool parse_ways(const char *v, uint32_t *out)
+{
+	char buf[16];
+	if (!trim_copy(v, buf, sizeof buf))
+		return false;
+	if (ieq(buf, "full")) {
+		*out = TLB_WAYS_FULL;
+		return true;
+	}
+	uint32_t w;
+	if (!parse_u32(buf, &w) || w == 0 || w == TLB_UNSET)
+		return false;
+	*out = w;
+	return true;
+}
+
+static bool valid_name(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= TLB_NAME_MAX)
+		return false;
+	for (const char *p = name; *p; p++) {
+		char c = lower(*p);
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* ---- init / set ---- */
+
+void tlb_machine_init(struct tlb_machine *m)
+{
+	memset(m, 0, sizeof *m);
+	m->seed = 1;
+	for (unsigned i = 0; i < TLB_PWC_LEVELS; i++) {
+		m->pwc[i].entries = 0;
+		m->pwc[i].ways = TLB_UNSET;
+	}
+	m->pwc_repl = TLB_REPL_LRU;
+	m->pwc_tag = TLB_PWC_TAG_VA;
+	m->walk_mem = TLB_WALK_FIXED;
+	m->walkers = 1;
+}
+
+bool tlb_machine_owns_section(const char *section)
+{
+	if (!section)
+		return false;
+	return ieq(section, "mmu") || ieq(section, "pwc") || ieq(section, "walk") ||
+	       (iprefix(section, "tlb.") && section[4] != '\0');
+}
+
+/* Error "<section>.<key>: <what> '<value>'". */
+static int set_err(struct tlb_msg *msg, const char *section, const char *key,
+		   const char *what, const char *value)
+{
+	msg_str(msg, section);
+	msg_str(msg, ".");
+	msg_str(msg, key);
+	msg_str(msg, ": ");
+	msg_str(msg, what);
+	if (value) {
+		msg_str(msg, " '");
+		msg_str(msg, value);
+		msg_str(msg, "'");
+	}
+	return -1;
+}
+
+static struct tlb_struct_desc *find_or_add_struct(struct tlb_machine *m, const char *name)
+{
+	for (uint32_t i = 0; i < m->nstructs; i++)
+		if (ieq(m->s[i].name, name))
+			return &m->s[i];
+	if (m->nstructs >= TLB_MAX_STRUCTS)
+		return NULL;
+	struct tlb_struct_desc *s = &m->s[m->nstructs++];
+	memset(s, 0, sizeof *s);
+	size_t n = strlen(name);
+	for (size_t i = 0; i < n; i++)
+		s->name[i] = lower(name[i]);
+	s->name[n] = '\0';
+	s->level = 0;
+	s->page_sizes = 0;
+	s->access = TLB_ACC_ALL;
+	s->entries = 0;
+	s->ways = TLB_UNSET;
+	s->latency = 0;
+	s->repl = TLB_REPL_LRU;
+	s->fill = TLB_FILL_MISS;
+	s->seed = 0;
+	return s;
+}
+
+static int set_struct(struct tlb_machine *m, const char *section, const char *name,
+		      const char *key, const char *value, struct tlb_msg *msg)
+{
+	if (!valid_name(name))
+		return set_err(msg, section, key,
+			       "structure name must be 1-31 characters of [a-z0-9_], got", name);
+	/* Reject bad keys before creating the structure. */
+	static const char *const keys[] = { "level", "page_sizes", "access", "entries", "ways",
+					    "latency", "replacement", "fill", "seed" };
+	bool known = false;
+	for (unsigned i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		known |= ieq(key, keys[i]);
+	if (!known)
+		return set_err(msg, section, key,
+			       "unknown key (level, page_sizes, access, entries, ways, latency, "
+			       "replacement, fill, seed)",
+			       NULL);
+	struct tlb_struct_desc *s = find_or_add_struct(m, name);
+	if (!s) {
+		msg_str(msg, section);
+		msg_str(msg, ": more than ");
+		msg_u64(msg, TLB_MAX_STRUCTS);
+		msg_str(msg, " TLB structures");
+		return -1;
+	}
+	uint32_t u;
+	uint64_t u64;
+	if (ieq(key, "level")) {
+		if (!parse_u32(value, &u) || u < 1 || u > TLB_MAX_LEVELS)
+			return set_err(msg, section, key, "level must be 1..4, got", value);
+		s->level = u;
+	} else if (ieq(key, "page_sizes")) {
+		if (!parse_page_sizes(value, &u))
+			return set_err(msg, section, key,
+				       "page sizes must be a comma list of 4K, 2M, 1G, got", value);
+		s->page_sizes = u;
+	} else if (ieq(key, "access")) {
+		if (!parse_access(value, &u))
+			return set_err(msg, section, key, "access must be all, load or store, got",
+				       value);
+		s->access = u;
+	} else if (ieq(key, "entries")) {
+		if (!parse_u32(value, &u))
+			return set_err(msg, section, key, "entries must be a number, got", value);
+		if (u == 0)
+			return set_err(msg, section, key, "0 entries (must be >= 1)", NULL);
+		s->entries = u;
+	} else if (ieq(key, "ways")) {
+		if (!parse_ways(value, &u))
+			return set_err(msg, section, key, "ways must be a number >= 1 or 'full', got",
+				       value);
+		s->ways = u;
+	} else if (ieq(key, "latency")) {
+		if (!parse_u32(value, &u))
+			return set_err(msg, section, key, "latency must be a number of cycles, got",
+				       value);
+		s->latency = u;
+	} else if (ieq(key, "replacement")) {
+		enum tlb_repl r;
+		if (!parse_repl(value, &r))
+			return set_err(msg, section, key,
+				       "unknown replacement (lru, fifo, random, srrip):", value);
+		s->repl = r;
+	} else if (ieq(key, "fill")) {
+		enum tlb_fill f;
+		if (!parse_fill(value, &f))
+			return set_err(msg, section, key, "unknown fill (miss, eviction):", value);
+		s->fill = f;
+	} else { /* seed */
+		if (!parse_u64(value, &u64))
+			return set_err(msg, section, key, "seed must be a number, got", value);
+		s->seed = u64;
+	}
+	return 0;
+}
+
+static int set_pwc(struct tlb_machine *m, const char *section, const char *key,
+		   const char *value, struct tlb_msg *msg)
+{
+	uint32_t u;
+	if (ieq(key, "latency")) {
+		if (!parse_u32(value, &u))
+			return set_err(msg, section, key, "latency must be a number of cycles, got",
+				       value);
+		m->pwc_latency = u;
+		return 0;
+	}
+	if (ieq(key, "replacement")) {
+		enum tlb_repl r;
+		if (!parse_repl(value, &r))
+			return set_err(msg, section, key,
+				       "unknown replacement (lru, fifo, random, srrip):", value);
+		m->pwc_repl = r;
+		return 0;
+	}
+	if (ieq(key, "tag")) {
+		char buf[8];
+		if (trim_copy(value, buf, sizeof buf) && ieq(buf, "va"))
+			m->pwc_tag = TLB_PWC_TAG_VA;
+		else if (trim_copy(value, buf, sizeof buf) && ieq(buf, "pte"))
+			m->pwc_tag = TLB_PWC_TAG_PTE;
+		else
+			return set_err(msg, section, key, "unknown tag (va, pte):", value);
+		return 0;
+	}
+	/* entries / ways, for all levels or "<level>_entries" / "<level>_ways". */
+	int lo = 0, hi = (int)TLB_PWC_LEVELS - 1;
+	const char *field = key;
+	for (unsigned i = 0; i < TLB_PWC_LEVELS; i++) {
+		size_t n = strlen(pwc_level_names[i]);
+		if (iprefix(key, pwc_level_names[i]) && key[n] == '_') {
+			lo = hi = (int)i;
+			field = key + n + 1;
+			break;
+		}
+	}
+	if (ieq(field, "entries")) {
+		if (!parse_u32(value, &u) || u > MAX_ENTRIES)
+			return set_err(msg, section, key,
+				       "entries must be a number (0 = no cache), got", value);
+		for (int i = lo; i <= hi; i++)
+			m->pwc[i].entries = u;
+		return 0;
+	}
+	if (ieq(field, "ways")) {
+		if (!parse_ways(value, &u))
+			return set_err(msg, section, key, "ways must be a number >= 1 or 'full', got",
+				       value);
+		for (int i = lo; i <= hi; i++)
+			m->pwc[i].ways = u;
+		return 0;
+	}
+	return set_err(msg, section, key,
+		       "unknown key (entries, ways, pml4e_/pdpte_/pde_entries, "
+		       "pml4e_/pdpte_/pde_ways, latency, replacement, tag)",
+		       NULL);
+}
+
+static int set_walk(struct tlb_machine *m, const char *section, const char *key,
+		    const char *value, struct tlb_msg *msg)
+{
+	uint32_t u;
+	if (ieq(key, "memory")) {
+		char buf[16];
+		if (!trim_copy(value, buf, sizeof buf) || !ieq(buf, "fixed"))
+			return set_err(msg, section, key, "unknown memory model (fixed):", value);
+		m->walk_mem = TLB_WALK_FIXED;
+		return 0;
+	}
+	if (ieq(key, "walkers")) {
+		if (!parse_u32(value, &u) || u < 1 || u > TLB_MAX_WALKERS)
+			return set_err(msg, section, key, "walkers must be 1..64, got", value);
+		m->walkers = u;
+		return 0;
+	}
+	if (ieq(key, "latency")) {
+		if (!parse_u32(value, &u))
+			return set_err(msg, section, key, "latency must be a number of cycles, got",
+				       value);
+		for (unsigned i = 0; i < TLB_PT_LEVELS; i++)
+			m->walk_latency[i] = u;
+		return 0;
+	}
+	for (unsigned i = 0; i < TLB_PT_LEVELS; i++) {
+		size_t n = strlen(pt_level_names[i]);
+		if (iprefix(key, pt_level_names[i]) && ieq(key + n, "_latency")) {
+			if (!parse_u32(value, &u))
+				return set_err(msg, section, key,
+					       "latency must be a number of cycles, got", value);
+			m->walk_latency[i] = u;
+			return 0;
+		}
+	}
+	return set_err(msg, section, key,
+		       "unknown key (memory, latency, pml4e_latency, pdpte_latency, pde_latency, "
+		       "pte_latency, walkers)",
+		       NULL);
+}
+
+int tlb_machine_set(struct tlb_machine *m, const char *section, const char *key,
+		    const char *value, char *err, size_t errlen)
+{
+	struct tlb_msg msg;
+	msg_init(&msg, err, errlen);
+	if (!m || !section || !key || !value) {
+		msg_str(&msg, "tlb_machine_set: NULL argument");
+		return -1;
+	}
+	char sec[64], k[64];
+	if (!trim_copy(section, sec, sizeof sec) || !trim_copy(key, k, sizeof k)) {
+		msg_str(&msg, "section or key name too long: ");
+		msg_str(&msg, section);
+		msg_str(&msg, ".");
+		msg_str(&msg, key);
+		return -1;
+	}
+	if (ieq(sec, "mmu")) {
+		if (ieq(k, "name")) {
+			if (!trim_copy(value, m->name, sizeof m->name))
+				return set_err(&msg, sec, k, "name longer than 63 characters:", value);
+			return 0;
+		}
+		if (ieq(k, "seed")) {
+			uint64_t v;
+			if (!parse_u64(value, &v))
+				return set_err(&msg, sec, k, "seed must be a number, got", value);
+			m->seed = v;
+			return 0;
+		}
+		return set_err(&msg, sec, k, "unknown key (name, seed)", NULL);
+	}
+	if (ieq(sec, "pwc"))
+		return set_pwc(m, sec, k, value, &msg);
+	if (ieq(sec, "walk"))
+		return set_walk(m, sec, k, value, &msg);
+	if (iprefix(sec, "tlb.") && sec[4] != '\0')
+		return set_struct(m, sec, sec + 4, k, value, &msg);
+	msg_str(&msg, "unknown section [");
+	msg_str(&msg, sec);
+	msg_str(&msg, "] (tlbmodel owns [mmu], [tlb.NAME], [pwc], [walk])");
+	return -1;
+}
+
+/* ---- validation ---- */
+
+static int vfail_struct(struct tlb_msg *msg, const struct tlb_struct_desc *s, const char *key)
+{
+	msg_struct(msg, s);
+	msg_str(msg, ".");
+	msg_str(msg, key);
+	msg_str(msg, ": ");
+	return -1;
+}
+
+/* Geometry checks shared by TLB structures and PWC levels. sect = "tlb.x" / "pwc". */
+static int check_geometry(struct tlb_msg *msg, const char *sect, const char *prefix,
+			  uint32_t entries, uint32_t ways)
+{
+	if (entries == 0) {
+		msg_str(msg, sect);
+		msg_str(msg, ".");
+		msg_str(msg, prefix);
+		msg_str(msg, "entries: 0 entries (must be >= 1)");
+		return -1;
+	}
+	if (entries > MAX_ENTRIES) {
+		msg_str(msg, sect);
+		msg_str(msg, ".");
+		msg_str(msg, prefix);
+		msg_str(msg, "entries: ");
+		msg_u64(msg, entries);
+		msg_str(msg, " entries is above the limit of 16777216");
+		return -1;
+	}
+	if (ways == TLB_UNSET) {
+		msg_str(msg, sect);
+		msg_str(msg, ".");
+		msg_str(msg, prefix);
+		msg_str(msg, "ways: not set (a number >= 1 or 'full')");
+		return -1;
+	}
+	uint32_t w = ways == TLB_WAYS_FULL ? entries : ways;
+	if (w > entries) {
+		msg_str(msg, sect);
+		msg_str(msg, ".");
+		msg_str(msg, prefix);
+		msg_str(msg, "ways: ");
+		msg_u64(msg, w);
+		msg_str(msg, " ways is more than the ");
+		msg_u64(msg, entries);
+		msg_str(msg, " entries");
+		return -1;
+	}
+	if (entries % w) {
+		msg_str(msg, sect);
+		msg_str(msg, ".");
+		msg_str(msg, prefix);
+		msg_str(msg, "entries: ");
+		msg_u64(msg, entries);
+		msg_str(msg, " entries not divisible by ");
+		msg_u64(msg, w);
+		msg_str(msg, " ways");
+		return -1;
+	}
+	uint32_t sets = entries / w;
+	if (!is_pow2(sets)) {
+		msg_str(msg, sect);
+		msg_str(msg, ".");
+		msg_str(msg, prefix);
+		msg_str(msg, "ways: sets = entries/ways = ");
+		msg_u64(msg, entries);
+		msg_str(msg, "/");
+		msg_u64(msg, w);
+		msg_str(msg, " = ");
+		msg_u64(msg, sets);
+		msg_str(msg, " is not a power of two (sets are indexed by VPN bits)");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_latency(struct tlb_msg *msg, const char *key, uint32_t v)
+{
+	if (v <= MAX_LATENCY)
+		return 0;
+	msg_str(msg, key);
+	msg_str(msg, ": latency ");
+	msg_u64(msg, v);
+	msg_str(msg, " is above 1048576 cycles");
+	return -1;
+}
+
+int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen)
+{
+	struct tlb_msg msg;
+	msg_init(&msg, err, errlen);
+	if (!m) {
+		msg_str(&msg, "no machine description");
+		return -1;
+	}
+	if (m->nstructs == 0 || m->nstructs > TLB_MAX_STRUCTS) {
+		msg_str(&msg, m->nstructs ? "too many TLB structures"
+					  : "no TLB structure (add a [tlb.NAME] section)");
+		return -1;
+	}
+	char sect[TLB_NAME_MAX + 8];
+	for (uint32_t i = 0; i < m->nstructs; i++) {
+		const struct tlb_struct_desc *s = &m->s[i];
+		if (!valid_name(s->name)) {
+			msg_str(&msg, "TLB structure ");
+			msg_u64(&msg, i);
+			msg_str(&msg, ": name must be 1-31 characters of [a-z0-9_]");
+			return -1;
+		}
+		for (uint32_t j = 0; j < i; j++)
+			if (ieq(m->s[j].name, s->name)) {
+				msg_struct(&msg, s);
+				msg_str(&msg, ": duplicate structure name");
+				return -1;
+			}
+		if (s->level < 1 || s->level > TLB_MAX_LEVELS) {
+			vfail_struct(&msg, s, "level");
+			msg_str(&msg, s->level ? "must be 1..4" : "not set (1..4)");
+			return -1;
+		}
+		if (!s->page_sizes || (s->page_sizes & ~(uint32_t)(TLB_PS_4K | TLB_PS_2M | TLB_PS_1G))) {
+			vfail_struct(&msg, s, "page_sizes");
+			msg_str(&msg, s->page_sizes ? "unknown page size bits" : "not set (4K, 2M, 1G)");
+			return -1;
+		}
+		if (!s->access || (s->access & ~(uint32_t)TLB_ACC_ALL)) {
+			vfail_struct(&msg, s, "access");
+			msg_str(&msg, "must be all, load or store");
+			return -1;
+		}
+		if ((unsigned)s->repl > TLB_REPL_SRRIP) {
+			vfail_struct(&msg, s, "replacement");
+			msg_str(&msg, "unknown replacement");
+			return -1;
+		}
+		if ((unsigned)s->fill > TLB_FILL_EVICTION) {
+			vfail_struct(&msg, s, "fill");
+			msg_str(&msg, "unknown fill");
+			return -1;
+		}
+		struct tlb_msg sm;
+		msg_init(&sm, sect, sizeof sect);
+		msg_struct(&sm, s);
+		if (check_geometry(&msg, sect, "", s->entries, s->ways))
+			return -1;
+		msg_str(&sm, ".latency");
+		if (check_latency(&msg, sect, s->latency))
+			return -1;
+	}
+
+	/* Per path: first level, eviction fills, banks. */
+	for (unsigned p = 0; p < 2; p++) {
+		uint32_t pmask = p ? TLB_ACC_STORE : TLB_ACC_LOAD;
+		const char *pname = p ? "store" : "load";
+		uint32_t first = TLB_MAX_LEVELS + 1;
+		for (uint32_t i = 0; i < m->nstructs; i++)
+			if ((m->s[i].access & pmask) && m->s[i].level < first)
+				first = m->s[i].level;
+		for (uint32_t i = 0; i < m->nstructs; i++) {
+			const struct tlb_struct_desc *s = &m->s[i];
+			if ((s->access & pmask) && s->fill == TLB_FILL_EVICTION && s->level == first) {
+				vfail_struct(&msg, s, "fill");
+				msg_str(&msg, "eviction at level ");
+				msg_u64(&msg, s->level);
+				msg_str(&msg, ", the first level of the ");
+				msg_str(&msg, pname);
+				msg_str(&msg, " path: no level above feeds it");
+				return -1;
+			}
+		}
+		for (uint32_t lvl = 1; lvl <= TLB_MAX_LEVELS; lvl++)
+			for (unsigned c = 0; c < 3; c++) {
+				uint32_t k = 0;
+				const struct tlb_struct_desc *firsts = NULL;
+				for (uint32_t i = 0; i < m->nstructs; i++) {
+					const struct tlb_struct_desc *s = &m->s[i];
+					if (!(s->access & pmask) || s->level != lvl ||
+					    !(s->page_sizes & (1u << c)))
+						continue;
+					if (!firsts)
+						firsts = s;
+					else if (s->fill != firsts->fill) {
+						vfail_struct(&msg, s, "fill");
+						msg_str(&msg, "structures sharing a page size at one level "
+							      "must share the fill policy (");
+						msg_struct(&msg, firsts);
+						msg_str(&msg, " has ");
+						msg_str(&msg, tlb_fill_name(firsts->fill));
+						msg_str(&msg, ")");
+						return -1;
+					}
+					k++;
+				}
+				if (k > 1 && (!is_pow2(k) || k > TLB_MAX_BANKS)) {
+					static const char *const ps[3] = { "4K", "2M", "1G" };
+					vfail_struct(&msg, firsts, "page_sizes");
+					msg_u64(&msg, k);
+					msg_str(&msg, " structures hold ");
+					msg_str(&msg, ps[c]);
+					msg_str(&msg, " pages for ");
+					msg_str(&msg, pname);
+					msg_str(&msg, "s at level ");
+					msg_u64(&msg, lvl);
+					msg_str(&msg, "; banks must be a power of two up to 8");
+					return -1;
+				}
+			}
+	}
+
+	for (unsigned i = 0; i < TLB_PWC_LEVELS; i++) {
+		if (m->pwc[i].entries == 0)
+			continue;
+		char prefix[16];
+		struct tlb_msg pm;
+		msg_init(&pm, prefix, sizeof prefix);
+		msg_str(&pm, pwc_level_names[i]);
+		msg_str(&pm, "_");
+		if (check_geometry(&msg, "pwc", prefix, m->pwc[i].entries, m->pwc[i].ways))
+			return -1;
+	}
+	if ((unsigned)m->pwc_repl > TLB_REPL_SRRIP) {
+		msg_str(&msg, "pwc.replacement: unknown replacement");
+		return -1;
+	}
+	if ((unsigned)m->pwc_tag > TLB_PWC_TAG_PTE) {
+		msg_str(&msg, "pwc.tag: unknown tag");
+		return -1;
+	}
+	if (check_latency(&msg, "pwc.latency", m->pwc_latency))
+		return -1;
+	if ((unsigned)m->walk_mem != TLB_WALK_FIXED) {
+		msg_str(&msg, "walk.memory: unknown memory model");
+		return -1;
+	}
+	for (unsigned i = 0; i < TLB_PT_LEVELS; i++) {
+		char key[32];
+		struct tlb_msg km;
+		msg_init(&km, key, sizeof key);
+		msg_str(&km, "walk.");
+		msg_str(&km, pt_level_names[i]);
+		msg_str(&km, "_latency");
+		if (check_latency(&msg, key, m->walk_latency[i]))
+			return -1;
+	}
+	if (m->walkers < 1 || m->walkers > TLB_MAX_WALKERS) {
+		msg_str(&msg, "walk.walkers: ");
+		msg_u64(&msg, m->walkers);
+		msg_str(&msg, " walkers; must be 1..64");
+		return -1;
+	}
+	return 0;
+}

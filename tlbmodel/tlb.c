@@ -1,0 +1,1016 @@
+/*
+ * The TLB / PWC / walk model. See tlbmodel.h for the semantics.
+ *
+ * Every TLB structure and every PWC level is a `struct tarr`, a
+ * set-associative array of 64-bit keys (0 = invalid). Keys of TLB entries
+ * are (VPN << 2) | (size code + 1), keys of PWC entries (tag << 1) | 1, so a
+ * valid key is never 0.
+ *
+ * Lookup and replacement state come in forms that give the same results
+ * (the reference-model tests cover each):
+ *   ways <= 64   an 8-bit fingerprint per entry: a SWAR zero-byte test on
+ *                each 64-bit word of a set's fingerprints finds the
+ *                candidate ways (one word up to 8 ways);
+ *   ways > 64    a hash index key -> entry;
+ *   lru / fifo   up to 8 ways, each set's recency order is a stack of way
+ *                numbers packed in one uint64 (byte 0 = most recent, the
+ *                last byte is the victim); above, a doubly linked recency
+ *                list per set whose tail is the victim. Both O(1).
+ * srrip keeps 2-bit RRPVs per entry and random a seeded xorshift64*; both
+ * search their victim over the set's ways.
+ *
+ * Per access the model looks up one structure per level (the one holding the
+ * translation's page size on the access's path, chosen by bank). Routes
+ * (structures, bank bits, cycles) are precomputed at creation.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#define NSIZES 3u
+#define NPATHS 2u /* 0 = load, 1 = store */
+#define MAX_VICTIMS 8u
+#define VA48_MASK ((UINT64_C(1) << 48) - 1)
+#define STACK_WAYS 8u  /* lru/fifo recency stack in one uint64 up to here */
+#define FP_WAYS 64u    /* fingerprint scan up to here, hash index above */
+#define NIL 0xffffffffu
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static const uint8_t size_shift[NSIZES] = { 12, 21, 30 };
+/* Virtual-address shift of the tag of each PWC level (SDM 4.10.3.1). */
+static const uint8_t pwc_va_shift[TLB_PWC_LEVELS] = { 39, 30, 21 };
+
+struct tarr {
+	uint64_t *key;      /* sets * ways keys, 0 = invalid */
+	uint8_t *fp;        /* fingerprinted: per entry, 0 = invalid (+8 bytes pad) */
+	uint64_t *stack;    /* stacked: recency stack per set */
+	uint8_t *rrpv;      /* srrip: re-reference prediction value per entry */
+	uint32_t *hidx;     /* hashed: slots, entry index + 1, 0 = empty */
+	uint32_t *prev, *next; /* listed: recency links per entry, NIL = none */
+	uint32_t *head, *tail; /* listed: per set, head = most recent */
+	uint32_t *setvalid;    /* listed: valid entries per set */
+	uint64_t fp_lanes;  /* fingerprinted: 0x80 in the byte lanes of the last word */
+	uint32_t fp_words;  /* fingerprinted: 64-bit words per set, minus one */
+	uint64_t rng;       /* xorshift64* state (random) */
+	uint64_t rng_seed;
+	uint32_t ways;
+	uint32_t set_mask;
+	uint32_t entries;
+	uint32_t valid;     /* valid entries */
+	uint32_t hmask;     /* hashed: slots - 1 */
+	uint32_t latency;
+	uint8_t policy;
+	bool small;         /* fingerprinted (ways <= 64); else hashed */
+	bool stacked;       /* lru/fifo with ways <= 8 */
+	bool listed;        /* lru/fifo with ways > 8 */
+	struct tlb_struct_stats st;
+};
+
+/* One level of a route: where a translation of one page size lives. */
+struct rlev {
+	uint8_t nbank;     /* structures (banks) holding the size; 0 = none */
+	uint8_t bank_bits; /* log2(nbank) */
+	uint8_t fill;      /* their common fill policy */
+	uint64_t bank_mask;             /* nbank - 1 */
+	struct tarr *sa[TLB_MAX_BANKS]; /* the banks */
+};
+
+struct route {
+	struct rlev lev[TLB_MAX_LEVELS];
+};
+
+struct tlb {
+	struct tlb_allocator alloc;
+	size_t bytes;
+	struct tlb_machine mach;
+
+	/* per path */
+	uint32_t nlev[NPATHS];                     /* levels on the path */
+	uint32_t levnum[NPATHS][TLB_MAX_LEVELS];   /* configured level number */
+	uint32_t base[NPATHS][TLB_MAX_LEVELS];     /* cycles of the levels before */
+	uint32_t miss_cycles[NPATHS];              /* all levels of the path */
+	struct route route[NPATHS][NSIZES];
+
+	/* walk */
+	bool has_pwc[TLB_PWC_LEVELS];
+	bool pwc_any;
+	bool pwc_tag_pte;
+	uint32_t pwc_latency;
+	uint32_t walk_cost[TLB_PT_LEVELS + 1][TLB_PT_LEVELS + 1]; /* [n][start] */
+	uint32_t walkers;
+	uint64_t *walker_busy;                     /* cycle each walker frees */
+
+	uint32_t nstructs;
+	struct tarr arr[TLB_MAX_STRUCTS];
+	struct tarr pwc[TLB_PWC_LEVELS];
+
+	/*
+	 * The last first-level hit of each path. While no TLB structure has
+	 * been modified since (epoch unchanged), an access with the same key
+	 * would find the entry at the same place: the memo replays that hit
+	 * without the lookup. It is an implementation shortcut, not a modelled
+	 * structure: results are identical with or without it.
+	 */
+	uint64_t epoch;
+	struct memo {
+		uint64_t key;   /* 0 = none */
+		uint64_t epoch;
+		struct tarr *a;
+		uint32_t set, idx, cycles;
+		uint8_t level, sidx;
+	} memo[NPATHS];
+
+	/* counters (accesses of a structure = hits + misses) */
+	uint64_t loads, stores;
+	uint64_t hits_by_level[TLB_MAX_LEVELS];
+	uint64_t walks, walks_by_size[NSIZES], pte_reads;
+	uint64_t tlb_cycles, walk_cycles, queue_cycles;
+	uint64_t invalidations;
+};
+
+/* ---- RNG (seeded only) ---- */
+
+static uint64_t splitmix64(uint64_t x)
+{
+	x += UINT64_C(0x9E3779B97F4A7C15);
+	x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return x ^ (x >> 31);
+}
+
+static inline uint64_t xorshift64s(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * UINT64_C(0x2545F4914F6CDD1D);
+}
+
+/* ---- SWAR helpers ---- */
+
+/* 0x80 in every byte of x that is zero (exact for the lowest such byte). */
+static ALWAYS_INLINE uint64_t zero_bytes(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+static ALWAYS_INLINE unsigned lowest_lane(uint64_t m)
+{
+	return (unsigned)__builtin_ctzll(m) >> 3;
+}
+
+static ALWAYS_INLINE uint64_t load8(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* Fingerprint of a key: 1..255. */
+static ALWAYS_INLINE uint8_t fp_of(uint64_t key)
+{
+	uint8_t f = (uint8_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 56);
+	return (uint8_t)(f | (f == 0));
+}
+
+/*
+ * Recency stacks (small lru/fifo): byte i holds the way at recency position i
+ * (0 = most recent, ways-1 = victim); bytes >= ways hold 0xff. Invalid ways
+ * always sit behind every valid one, so the victim position holds an invalid
+ * way whenever the set has one.
+ */
+static ALWAYS_INLINE uint64_t stk_front(uint64_t s, uint32_t w)
+{
+	if ((s & 0xffu) == w)
+		return s;
+	unsigned pos = lowest_lane(zero_bytes(s ^ (w * ONES))); /* 1..7 */
+	uint64_t below = ~UINT64_C(0) >> (64 - 8 * pos);        /* bytes 0..pos-1 */
+	uint64_t upto = ~UINT64_C(0) >> (56 - 8 * pos);         /* bytes 0..pos */
+	return (s & ~upto) | ((s & below) << 8) | w;
+}
+
+/* Move way w to the victim position (it was invalidated). */
+static uint64_t stk_back(uint64_t s, uint32_t w, uint32_t ways)
+{
+	uint8_t b[8];
+	memcpy(b, &s, 8);
+	uint32_t pos = 0;
+	while (b[pos] != w)
+		pos++;
+	for (uint32_t i = pos; i + 1 < ways; i++)
+		b[i] = b[i + 1];
+	b[ways - 1] = (uint8_t)w;
+	memcpy(&s, b, 8);
+	return s;
+}
+
+static uint64_t stk_init(uint32_t ways)
+{
+	uint8_t b[8];
+	for (uint32_t i = 0; i < 8; i++) /* the victim position holds way 0: filled first */
+		b[i] = i < ways ? (uint8_t)(ways - 1 - i) : 0xffu;
+	uint64_t s;
+	memcpy(&s, b, 8);
+	return s;
+}
+
+/* ---- hash index (large arrays) ---- */
+
+static ALWAYS_INLINE uint32_t hslot(const struct tarr *a, uint64_t key)
+{
+	return (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & a->hmask;
+}
+
+/* Entry index of key, or NIL. */
+static ALWAYS_INLINE uint32_t hfind(const struct tarr *a, uint64_t key)
+{
+	for (uint32_t h = hslot(a, key);; h = (h + 1u) & a->hmask) {
+		uint32_t e = a->hidx[h];
+		if (!e)
+			return NIL;
+		if (a->key[e - 1u] == key)
+			return e - 1u;
+	}
+}
+
+static ALWAYS_INLINE void hadd(struct tarr *a, uint64_t key, uint32_t idx)
+{
+	uint32_t h = hslot(a, key);
+	while (a->hidx[h])
+		h = (h + 1u) & a->hmask;
+	a->hidx[h] = idx + 1u;
+}
+
+/* Remove key (present; its key[] slot still holds it) by backward-shift deletion. */
+static void hdel(struct tarr *a, uint64_t key)
+{
+	uint32_t h = hslot(a, key);
+	while (a->key[a->hidx[h] - 1u] != key)
+		h = (h + 1u) & a->hmask;
+	uint32_t hole = h;
+	for (uint32_t j = (hole + 1u) & a->hmask; a->hidx[j]; j = (j + 1u) & a->hmask) {
+		uint32_t home = hslot(a, a->key[a->hidx[j] - 1u]);
+		/* j stays unless its home lies cyclically outside (hole, j] */
+		bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+		if (!stays) {
+			a->hidx[hole] = a->hidx[j];
+			hole = j;
+		}
+	}
+	a->hidx[hole] = 0;
+}
+
+/* ---- recency lists (large lru/fifo) ---- */
+
+static ALWAYS_INLINE void lunlink(struct tarr *a, uint32_t set, uint32_t idx)
+{
+	uint32_t p = a->prev[idx], n = a->next[idx];
+	if (p != NIL)
+		a->next[p] = n;
+	else
+		a->head[set] = n;
+	if (n != NIL)
+		a->prev[n] = p;
+	else
+		a->tail[set] = p;
+	a->prev[idx] = a->next[idx] = NIL;
+}
+
+static ALWAYS_INLINE void lpush(struct tarr *a, uint32_t set, uint32_t idx)
+{
+	uint32_t h = a->head[set];
+	a->prev[idx] = NIL;
+	a->next[idx] = h;
+	if (h != NIL)
+		a->prev[h] = idx;
+	else
+		a->tail[set] = idx;
+	a->head[set] = idx;
+}
+
+/* ---- the array ---- */
+
+static void tarr_clear(struct tarr *a)
+{
+	uint32_t sets = a->set_mask + 1u;
+	memset(a->key, 0, (size_t)a->entries * sizeof *a->key);
+	a->valid = 0;
+	if (a->small)
+		memset(a->fp, 0, (size_t)a->entries + 8u);
+	else
+		memset(a->hidx, 0, ((size_t)a->hmask + 1u) * sizeof *a->hidx);
+	if (a->stacked) {
+		uint64_t s0 = stk_init(a->ways);
+		for (uint32_t i = 0; i < sets; i++)
+			a->stack[i] = s0;
+	}
+	if (a->listed) {
+		for (uint32_t i = 0; i < sets; i++) {
+			a->head[i] = a->tail[i] = NIL;
+			a->setvalid[i] = 0;
+		}
+		for (uint32_t i = 0; i < a->entries; i++)
+			a->prev[i] = a->next[i] = NIL;
+	}
+	if (a->rrpv)
+		memset(a->rrpv, 0, (size_t)a->entries);
+}
+
+/* Replacement update for a hit on entry idx (way w of set). */
+static ALWAYS_INLINE void tarr_hit(struct tarr *a, uint32_t set, uint32_t idx)
+{
+	if (a->policy == TLB_REPL_LRU) {
+		if (a->stacked)
+			a->stack[set] = stk_front(a->stack[set], idx - set * a->ways);
+		else if (a->head[set] != idx) {
+			lunlink(a, set, idx);
+			lpush(a, set, idx);
+		}
+	} else if (a->policy == TLB_REPL_SRRIP) {
+		a->rrpv[idx] = 0;
+	}
+}
+
+/* Find key (fingerprint f) in set, no state change. Returns the entry index or NIL. */
+static ALWAYS_INLINE uint32_t tarr_find(const struct tarr *a, uint32_t set, uint64_t key,
+					uint8_t f)
+{
+	if (!a->small)
+		return hfind(a, key);
+	const uint32_t base = set * a->ways;
+	const uint64_t fw = f * ONES;
+	for (uint32_t o = 0;; o++) {
+		const uint64_t lanes = o < a->fp_words ? HIGHS : a->fp_lanes;
+		uint64_t m = zero_bytes(load8(a->fp + base + 8 * o) ^ fw) & lanes;
+		while (m) {
+			uint32_t idx = base + 8 * o + lowest_lane(m);
+			if (a->key[idx] == key)
+				return idx;
+			m &= m - 1u;
+		}
+		if (o == a->fp_words)
+			return NIL;
+	}
+}
+
+/* Find key in set; on a hit update replacement state. Returns the entry index or NIL. */
+static ALWAYS_INLINE uint32_t tarr_lookup(struct tarr *a, uint32_t set, uint64_t key,
+					  uint8_t f)
+{
+	uint32_t idx = tarr_find(a, set, key, f);
+	if (idx != NIL)
+		tarr_hit(a, set, idx);
+	return idx;
+}
+
+/* srrip / random victim way of a set (base = first entry). */
+static uint32_t search_victim(struct tarr *a, uint32_t base)
+{
+	const uint32_t W = a->ways;
+	if (a->small) {
+		for (uint32_t o = 0; o <= a->fp_words; o++) {
+			const uint64_t lanes = o < a->fp_words ? HIGHS : a->fp_lanes;
+			uint64_t inv = zero_bytes(load8(a->fp + base + 8 * o)) & lanes;
+			if (inv)
+				return 8 * o + lowest_lane(inv);
+		}
+	} else if (a->valid < a->entries) {
+		for (uint32_t w = 0; w < W; w++)
+			if (!a->key[base + w])
+				return w;
+	}
+	if (a->policy == TLB_REPL_RANDOM) /* Lemire's multiply-shift: no division */
+		return (uint32_t)(((xorshift64s(&a->rng) >> 32) * (uint64_t)W) >> 32);
+	/* srrip: the lowest way with RRPV 3, after ageing all ways until one has it */
+	uint8_t *r = a->rrpv + base;
+	uint8_t mx = 0;
+	for (uint32_t w = 0; w < W; w++) {
+		if (r[w] >= 3)
+			return w;
+		if (r[w] > mx)
+			mx = r[w];
+	}
+	uint8_t d = (uint8_t)(3 - mx);
+	uint32_t first = W;
+	for (uint32_t w = 0; w < W; w++) {
+		r[w] = (uint8_t)(r[w] + d);
+		if (r[w] == 3 && first == W)
+			first = w;
+	}
+	return first;
+}
+
+/* Insert key (fingerprint f, not present) into set. Returns the evicted key, 0 if none. */
+static ALWAYS_INLINE uint64_t tarr_insert(struct tarr *a, uint32_t set, uint64_t key, uint8_t f)
+{
+	const uint32_t base = set * a->ways;
+	uint32_t w;
+	if (a->stacked) {
+		uint64_t s = a->stack[set];
+		w = (uint32_t)(s >> (8 * (a->ways - 1))) & 0xffu;
+		a->stack[set] = stk_front(s, w);
+	} else if (a->listed) {
+		if (a->setvalid[set] < a->ways) {
+			w = 0;
+			while (a->key[base + w])
+				w++;
+			a->setvalid[set]++;
+		} else {
+			w = a->tail[set] - base;
+			lunlink(a, set, base + w);
+		}
+		lpush(a, set, base + w);
+	} else {
+		w = search_victim(a, base);
+	}
+	const uint32_t idx = base + w;
+	const uint64_t old = a->key[idx];
+	if (old) {
+		a->st.evictions++;
+		if (!a->small)
+			hdel(a, old); /* before the key is overwritten: hdel compares keys */
+	} else {
+		a->valid++;
+	}
+	a->key[idx] = key;
+	if (a->small)
+		a->fp[idx] = f;
+	else
+		hadd(a, key, idx);
+	if (a->policy == TLB_REPL_SRRIP)
+		a->rrpv[idx] = 2;
+	return old;
+}
+
+/* Drop entry idx (valid). Not on the access path. */
+static void tarr_drop(struct tarr *a, uint32_t idx)
+{
+	uint32_t set = idx / a->ways, w = idx % a->ways;
+	if (a->small)
+		a->fp[idx] = 0;
+	else
+		hdel(a, a->key[idx]);
+	if (a->stacked)
+		a->stack[set] = stk_back(a->stack[set], w, a->ways);
+	if (a->listed) {
+		lunlink(a, set, idx);
+		a->setvalid[set]--;
+	}
+	if (a->rrpv)
+		a->rrpv[idx] = 0;
+	a->key[idx] = 0;
+	a->valid--;
+}
+
+/* ---- creation ---- */
+
+#define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
+
+static uint32_t resolved_ways(uint32_t entries, uint32_t ways)
+{
+	return ways == TLB_WAYS_FULL ? entries : ways;
+}
+
+/* Hash slots: a power of two at least twice the entries. */
+static uint32_t hash_slots(uint32_t entries)
+{
+	uint32_t n = 16;
+	while (n < 2u * entries)
+		n <<= 1;
+	return n;
+}
+
+/*
+ * Carve the arrays of one structure out of p (or only count the bytes when
+ * a is NULL). Returns the bytes used.
+ */
+static size_t arr_layout(struct tarr *a, unsigned char *p, uint32_t entries, uint32_t ways,
+			 enum tlb_repl policy)
+{
+	const uint32_t W = resolved_ways(entries, ways);
+	const uint32_t sets = entries / W;
+	const bool small = W <= FP_WAYS;
+	const bool ordered = policy == TLB_REPL_LRU || policy == TLB_REPL_FIFO;
+	const bool stacked = ordered && W <= STACK_WAYS;
+	const bool listed = ordered && W > STACK_WAYS;
+	size_t n = 0;
+#define CARVE(field, type, count)                                  \
+	do {                                                       \
+		if (a)                                             \
+			a->field = (type *)(void *)(p + n);        \
+		n += ALIGN64((size_t)(count) * sizeof(type));      \
+	} while (0)
+	CARVE(key, uint64_t, entries);
+	if (small)
+		CARVE(fp, uint8_t, (size_t)entries + 8u);
+	else
+		CARVE(hidx, uint32_t, hash_slots(entries));
+	if (stacked)
+		CARVE(stack, uint64_t, sets);
+	if (listed) {
+		CARVE(prev, uint32_t, entries);
+		CARVE(next, uint32_t, entries);
+		CARVE(head, uint32_t, sets);
+		CARVE(tail, uint32_t, sets);
+		CARVE(setvalid, uint32_t, sets);
+	}
+	if (policy == TLB_REPL_SRRIP)
+		CARVE(rrpv, uint8_t, entries);
+#undef CARVE
+	if (a) {
+		a->entries = entries;
+		a->ways = W;
+		a->set_mask = sets - 1u;
+		a->policy = (uint8_t)policy;
+		a->small = small;
+		a->stacked = stacked;
+		a->listed = listed;
+		a->fp_words = (W - 1u) / 8u;
+		const uint32_t last = W - 8u * a->fp_words; /* lanes in the last word: 1..8 */
+		a->fp_lanes = last == 8 ? HIGHS : HIGHS & ((UINT64_C(1) << (8 * last)) - 1u);
+		a->hmask = small ? 0 : hash_slots(entries) - 1u;
+	}
+	return n;
+}
+
+size_t tlb_footprint(const struct tlb_machine *m)
+{
+	if (tlb_machine_validate(m, NULL, 0))
+		return 0;
+	size_t n = ALIGN64(sizeof(struct tlb));
+	for (uint32_t i = 0; i < m->nstructs; i++)
+		n += arr_layout(NULL, NULL, m->s[i].entries, m->s[i].ways, m->s[i].repl);
+	for (unsigned j = 0; j < TLB_PWC_LEVELS; j++)
+		if (m->pwc[j].entries)
+			n += arr_layout(NULL, NULL, m->pwc[j].entries, m->pwc[j].ways, m->pwc_repl);
+	n += ALIGN64((size_t)m->walkers * sizeof(uint64_t));
+	return n;
+}
+
+static unsigned char *arr_carve(struct tarr *a, unsigned char *p, uint32_t entries,
+				uint32_t ways, uint32_t latency, enum tlb_repl policy,
+				uint64_t seed)
+{
+	p += arr_layout(a, p, entries, ways, policy);
+	a->latency = latency;
+	a->rng_seed = splitmix64(seed) | 1u;
+	a->rng = a->rng_seed;
+	tarr_clear(a);
+	return p;
+}
+
+static void build_routes(struct tlb *t)
+{
+	const struct tlb_machine *m = &t->mach;
+	for (unsigned p = 0; p < NPATHS; p++) {
+		uint32_t pmask = p ? TLB_ACC_STORE : TLB_ACC_LOAD;
+		uint32_t n = 0, cyc = 0;
+		for (uint32_t lvl = 1; lvl <= TLB_MAX_LEVELS; lvl++) {
+			bool present = false;
+			uint32_t maxlat = 0;
+			for (uint32_t i = 0; i < m->nstructs; i++)
+				if ((m->s[i].access & pmask) && m->s[i].level == lvl) {
+					present = true;
+					if (m->s[i].latency > maxlat)
+						maxlat = m->s[i].latency;
+				}
+			if (!present)
+				continue;
+			t->levnum[p][n] = lvl;
+			t->base[p][n] = cyc;
+			for (unsigned c = 0; c < NSIZES; c++) {
+				struct rlev *L = &t->route[p][c].lev[n];
+				for (uint32_t i = 0; i < m->nstructs; i++) {
+					const struct tlb_struct_desc *s = &m->s[i];
+					if ((s->access & pmask) && s->level == lvl &&
+					    (s->page_sizes & (1u << c))) {
+						L->fill = (uint8_t)s->fill;
+						L->sa[L->nbank++] = &t->arr[i];
+					}
+				}
+				while ((1u << L->bank_bits) < L->nbank)
+					L->bank_bits++;
+				L->bank_mask = L->nbank ? L->nbank - 1u : 0;
+			}
+			cyc += maxlat;
+			n++;
+		}
+		t->nlev[p] = n;
+		t->miss_cycles[p] = cyc;
+	}
+}
+
+struct tlb *tlb_create(const struct tlb_machine *m, const struct tlb_allocator *alloc,
+		       char *err, size_t errlen)
+{
+	struct tlb_msg msg;
+	msg_init(&msg, err, errlen);
+	if (tlb_machine_validate(m, err, errlen))
+		return NULL;
+	if (!alloc || !alloc->zalloc || !alloc->free) {
+		msg_str(&msg, "tlb_create: no allocator (zalloc and free are required)");
+		return NULL;
+	}
+	size_t bytes = tlb_footprint(m);
+	unsigned char *block = alloc->zalloc(alloc->ctx, bytes);
+	if (!block) {
+		msg_str(&msg, "tlb_create: the allocator refused ");
+		msg_u64(&msg, bytes);
+		msg_str(&msg, " bytes");
+		return NULL;
+	}
+	struct tlb *t = (struct tlb *)(void *)block;
+	t->alloc = *alloc;
+	t->bytes = bytes;
+	t->mach = *m;
+	unsigned char *p = block + ALIGN64(sizeof(struct tlb));
+
+	t->nstructs = m->nstructs;
+	for (uint32_t i = 0; i < m->nstructs; i++) {
+		const struct tlb_struct_desc *s = &m->s[i];
+		p = arr_carve(&t->arr[i], p, s->entries, s->ways, s->latency, s->repl,
+			      m->seed ^ splitmix64(i + 1u) ^ splitmix64(s->seed + 0x5151u));
+	}
+	for (unsigned j = 0; j < TLB_PWC_LEVELS; j++) {
+		if (!m->pwc[j].entries)
+			continue;
+		p = arr_carve(&t->pwc[j], p, m->pwc[j].entries, m->pwc[j].ways, 0, m->pwc_repl,
+			      m->seed ^ splitmix64(TLB_MAX_STRUCTS + 1u + j));
+		t->has_pwc[j] = true;
+		t->pwc_any = true;
+	}
+	t->epoch = 1;
+	t->walkers = m->walkers;
+	t->walker_busy = (uint64_t *)(void *)p;
+	t->pwc_tag_pte = m->pwc_tag == TLB_PWC_TAG_PTE;
+	t->pwc_latency = t->pwc_any ? m->pwc_latency : 0;
+
+	for (unsigned n = 1; n <= TLB_PT_LEVELS; n++)
+		for (unsigned start = 0; start <= n; start++) {
+			uint32_t c = 0;
+			for (unsigned j = start; j < n; j++)
+				c += m->walk_latency[j];
+			t->walk_cost[n][start] = c;
+		}
+	build_routes(t);
+	return t;
+}
+
+void tlb_destroy(struct tlb *t)
+{
+	if (!t)
+		return;
+	struct tlb_allocator a = t->alloc;
+	a.free(a.ctx, t, t->bytes);
+}
+
+const struct tlb_machine *tlb_machine_of(const struct tlb *t)
+{
+	return &t->mach;
+}
+
+/* ---- the access path ---- */
+
+/* The structure (bank) of route level L holding vpn, and its set. */
+static ALWAYS_INLINE struct tarr *route_pick(const struct rlev *L, uint64_t vpn, uint32_t *set)
+{
+	struct tarr *a = L->sa[vpn & L->bank_mask];
+	*set = (uint32_t)(vpn >> L->bank_bits) & a->set_mask;
+	return a;
+}
+
+/*
+ * Walk: probe the PWCs deepest first, charge the entries not skipped, fill
+ * the PWC levels read. Returns cycles (PWC + PTE reads), sets *reads and *pwc_hit.
+ */
+static inline uint32_t walk(struct tlb *t, uint64_t vaddr, const struct tlb_translation *tr,
+			    unsigned *reads, int *pwc_hit)
+{
+	unsigned n = tr->levels;
+	if (n < 1)
+		n = 1;
+	else if (n > TLB_PT_LEVELS)
+		n = TLB_PT_LEVELS;
+	unsigned start = 0;
+	int hit = -1;
+	if (t->pwc_any && n >= 2) {
+		int top = (int)n - 2;
+		if (top > (int)TLB_PWC_LEVELS - 1)
+			top = (int)TLB_PWC_LEVELS - 1;
+		uint64_t keys[TLB_PWC_LEVELS] = { 0, 0, 0 };
+		uint8_t fps[TLB_PWC_LEVELS] = { 0, 0, 0 };
+		for (int j = top; j >= 0; j--) {
+			if (!t->has_pwc[j])
+				continue;
+			struct tarr *a = &t->pwc[j];
+			uint64_t tag = t->pwc_tag_pte ? tr->pte_paddr[j] >> 3
+						      : (vaddr & VA48_MASK) >> pwc_va_shift[j];
+			keys[j] = (tag << 1) | 1u;
+			fps[j] = fp_of(keys[j]);
+			if (tarr_lookup(a, (uint32_t)tag & a->set_mask, keys[j], fps[j]) != NIL) {
+				a->st.hits++;
+				hit = j;
+				break;
+			}
+			a->st.misses++;
+		}
+		start = (unsigned)(hit + 1);
+		/* The non-leaf entries read (hit+1 .. top) were probed and missed: fill. */
+		for (int j = hit + 1; j <= top; j++) {
+			if (!t->has_pwc[j])
+				continue;
+			struct tarr *a = &t->pwc[j];
+			a->st.fills++;
+			tarr_insert(a, (uint32_t)(keys[j] >> 1) & a->set_mask, keys[j], fps[j]);
+		}
+	}
+	*reads = n - start;
+	*pwc_hit = hit;
+	return t->pwc_latency + t->walk_cost[n][start];
+}
+
+static inline void fill_result(struct tlb_result *res, uint32_t cycles, uint32_t wcyc,
+			       unsigned level, unsigned sidx, unsigned reads, int pwc_hit)
+{
+	res->cycles = cycles;
+	res->walk_cycles = wcyc;
+	res->level = (uint8_t)level;
+	res->structure = (uint8_t)sidx;
+	res->pte_reads = (uint8_t)reads;
+	res->pwc_hit = (int8_t)pwc_hit;
+}
+
+/* Everything but a repeated first-level hit: probe, walk, fill. */
+static __attribute__((noinline)) uint32_t
+access_slow(struct tlb *t, uint64_t vaddr, unsigned p, unsigned c, uint64_t key,
+	    const struct tlb_translation *tr, struct tlb_result *res, bool timed, uint64_t now)
+{
+	const uint64_t vpn = key >> 2;
+	const uint8_t f = fp_of(key);
+	const struct route *r = &t->route[p][c];
+	const unsigned nlev = t->nlev[p];
+
+	unsigned hl;
+	struct tarr *ha = NULL;
+	uint32_t hset = 0, hidx = 0;
+	for (hl = 0; hl < nlev; hl++) {
+		const struct rlev *L = &r->lev[hl];
+		if (!L->nbank)
+			continue;
+		uint32_t set;
+		struct tarr *a = route_pick(L, vpn, &set);
+		uint32_t idx = tarr_lookup(a, set, key, f);
+		if (idx != NIL) {
+			a->st.hits++;
+			ha = a;
+			hset = set;
+			hidx = idx;
+			break;
+		}
+		a->st.misses++;
+	}
+
+	uint32_t cycles, wcyc = 0;
+	unsigned reads = 0;
+	int pwc_hit = -1;
+	if (ha) {
+		cycles = t->base[p][hl] + ha->latency;
+		t->hits_by_level[t->levnum[p][hl] - 1]++;
+		t->tlb_cycles += cycles;
+		if (hl == 0) { /* first-level hit: nothing to fill; remember it */
+			struct memo *mm = &t->memo[p];
+			mm->key = key;
+			mm->epoch = t->epoch;
+			mm->a = ha;
+			mm->set = hset;
+			mm->idx = hidx;
+			mm->cycles = cycles;
+			mm->level = (uint8_t)t->levnum[p][0];
+			mm->sidx = (uint8_t)(ha - t->arr);
+			if (res)
+				fill_result(res, cycles, 0, mm->level, mm->sidx, 0, -1);
+			return cycles;
+		}
+	} else {
+		uint32_t tc = t->miss_cycles[p];
+		wcyc = walk(t, vaddr, tr, &reads, &pwc_hit);
+		if (timed) {
+			uint64_t startc = now + tc;
+			uint32_t best = 0;
+			for (uint32_t w = 1; w < t->walkers; w++)
+				if (t->walker_busy[w] < t->walker_busy[best])
+					best = w;
+			uint64_t free_at = t->walker_busy[best];
+			uint64_t delay = free_at > startc ? free_at - startc : 0;
+			if (delay > UINT32_MAX / 2)
+				delay = UINT32_MAX / 2;
+			t->walker_busy[best] = startc + delay + wcyc;
+			t->queue_cycles += delay;
+			wcyc += (uint32_t)delay;
+		}
+		cycles = tc + wcyc;
+		t->walks++;
+		t->walks_by_size[c]++;
+		t->pte_reads += reads;
+		t->tlb_cycles += tc;
+		t->walk_cycles += wcyc;
+	}
+
+	/* Fill levels above the hit (all levels after a walk), cascading victims. */
+	t->epoch++; /* structures change: forget the memos */
+	{
+		uint64_t buf_a[MAX_VICTIMS], buf_b[MAX_VICTIMS];
+		uint64_t *vict = buf_a, *nvict = buf_b;
+		unsigned nv = 0;
+		for (unsigned li = 0; li < nlev; li++) {
+			unsigned nn = 0;
+			for (unsigned v = 0; v < nv; v++) {
+				const uint64_t vk = vict[v];
+				const unsigned vc = (unsigned)(vk & 3u) - 1u;
+				const struct rlev *V = &t->route[p][vc].lev[li];
+				if (!V->nbank || V->fill != TLB_FILL_EVICTION)
+					continue;
+				uint32_t set;
+				struct tarr *a = route_pick(V, vk >> 2, &set);
+				a->st.victim_fills++;
+				const uint8_t vf = fp_of(vk);
+				if (tarr_lookup(a, set, vk, vf) != NIL)
+					continue; /* already there: refreshed */
+				uint64_t ev = tarr_insert(a, set, vk, vf);
+				if (ev && nn < MAX_VICTIMS)
+					nvict[nn++] = ev;
+			}
+			if (li < hl) {
+				const struct rlev *L = &r->lev[li];
+				if (L->nbank && L->fill == TLB_FILL_MISS) {
+					uint32_t set;
+					struct tarr *a = route_pick(L, vpn, &set);
+					a->st.fills++;
+					uint64_t ev = tarr_insert(a, set, key, f);
+					if (ev && nn < MAX_VICTIMS)
+						nvict[nn++] = ev;
+				}
+			}
+			uint64_t *tmp = vict;
+			vict = nvict;
+			nvict = tmp;
+			nv = nn;
+			if (!nv && li + 1 >= hl)
+				break;
+		}
+	}
+
+	if (res) {
+		if (ha)
+			fill_result(res, cycles, wcyc, t->levnum[p][hl], (unsigned)(ha - t->arr), 0, -1);
+		else
+			fill_result(res, cycles, wcyc, 0, TLB_NONE, reads, pwc_hit);
+	}
+	return cycles;
+}
+
+static inline __attribute__((always_inline)) uint32_t
+access_core(struct tlb *t, uint64_t vaddr, unsigned p, const struct tlb_translation *tr,
+	    struct tlb_result *res, bool timed, uint64_t now)
+{
+	const unsigned ps = tr->page_shift;
+	const unsigned c = ps >= 30 ? 2u : ps >= 21 ? 1u : 0u;
+	const uint64_t key = ((vaddr >> size_shift[c]) << 2) | (c + 1u);
+	if (p)
+		t->stores++;
+	else
+		t->loads++;
+	struct memo *mm = &t->memo[p];
+	if (__builtin_expect(mm->key == key && mm->epoch == t->epoch, 1)) {
+		struct tarr *a = mm->a;
+		a->st.hits++;
+		tarr_hit(a, mm->set, mm->idx);
+		t->hits_by_level[mm->level - 1]++;
+		t->tlb_cycles += mm->cycles;
+		if (res)
+			fill_result(res, mm->cycles, 0, mm->level, mm->sidx, 0, -1);
+		return mm->cycles;
+	}
+	return access_slow(t, vaddr, p, c, key, tr, res, timed, now);
+}
+
+uint32_t tlb_access(struct tlb *t, uint64_t vaddr, bool is_write,
+		    const struct tlb_translation *tr, struct tlb_result *res)
+{
+	return access_core(t, vaddr, is_write ? 1u : 0u, tr, res, false, 0);
+}
+
+uint32_t tlb_access_at(struct tlb *t, uint64_t now, uint64_t vaddr, bool is_write,
+		       const struct tlb_translation *tr, struct tlb_result *res)
+{
+	return access_core(t, vaddr, is_write ? 1u : 0u, tr, res, true, now);
+}
+
+/* ---- maintenance ---- */
+
+static void pwc_flush(struct tlb *t)
+{
+	for (unsigned j = 0; j < TLB_PWC_LEVELS; j++)
+		if (t->has_pwc[j])
+			tarr_clear(&t->pwc[j]);
+}
+
+void tlb_invalidate(struct tlb *t, uint64_t start, uint64_t len)
+{
+	if (!len)
+		return;
+	t->epoch++;
+	uint64_t end = start + len;
+	if (end < start)
+		end = UINT64_MAX;
+	for (uint32_t i = 0; i < t->nstructs; i++) {
+		struct tarr *a = &t->arr[i];
+		for (uint32_t idx = 0; idx < a->entries; idx++) {
+			uint64_t k = a->key[idx];
+			if (!k)
+				continue;
+			unsigned shift = size_shift[(k & 3u) - 1u];
+			uint64_t pstart = (k >> 2) << shift;
+			uint64_t pend = pstart + (UINT64_C(1) << shift);
+			if (pend < pstart)
+				pend = UINT64_MAX;
+			if (pstart < end && start < pend) {
+				tarr_drop(a, idx);
+				t->invalidations++;
+			}
+		}
+	}
+	pwc_flush(t);
+}
+
+void tlb_flush(struct tlb *t)
+{
+	t->epoch++;
+	for (uint32_t i = 0; i < t->nstructs; i++)
+		tarr_clear(&t->arr[i]);
+	pwc_flush(t);
+}
+
+void tlb_reset_stats(struct tlb *t)
+{
+	for (uint32_t i = 0; i < t->nstructs; i++)
+		memset(&t->arr[i].st, 0, sizeof t->arr[i].st);
+	for (unsigned j = 0; j < TLB_PWC_LEVELS; j++)
+		memset(&t->pwc[j].st, 0, sizeof t->pwc[j].st);
+	t->loads = t->stores = 0;
+	memset(t->hits_by_level, 0, sizeof t->hits_by_level);
+	t->walks = t->pte_reads = 0;
+	memset(t->walks_by_size, 0, sizeof t->walks_by_size);
+	t->tlb_cycles = t->walk_cycles = t->queue_cycles = 0;
+	t->invalidations = 0;
+}
+
+void tlb_reset(struct tlb *t)
+{
+	t->epoch++;
+	for (uint32_t i = 0; i < t->nstructs; i++) {
+		tarr_clear(&t->arr[i]);
+		t->arr[i].rng = t->arr[i].rng_seed;
+	}
+	for (unsigned j = 0; j < TLB_PWC_LEVELS; j++)
+		if (t->has_pwc[j]) {
+			tarr_clear(&t->pwc[j]);
+			t->pwc[j].rng = t->pwc[j].rng_seed;
+		}
+	memset(t->walker_busy, 0, (size_t)t->walkers * sizeof *t->walker_busy);
+	tlb_reset_stats(t);
+}
+
+void tlb_get_stats(const struct tlb *t, struct tlb_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	out->accesses = t->loads + t->stores;
+	out->loads = t->loads;
+	out->stores = t->stores;
+	memcpy(out->hits_by_level, t->hits_by_level, sizeof out->hits_by_level);
+	out->walks = t->walks;
+	memcpy(out->walks_by_size, t->walks_by_size, sizeof out->walks_by_size);
+	out->pte_reads = t->pte_reads;
+	for (unsigned j = 0; j < TLB_PWC_LEVELS; j++) {
+		out->pwc_lookups[j] = t->pwc[j].st.hits + t->pwc[j].st.misses;
+		out->pwc_hits[j] = t->pwc[j].st.hits;
+	}
+	out->tlb_cycles = t->tlb_cycles;
+	out->walk_cycles = t->walk_cycles;
+	out->queue_cycles = t->queue_cycles;
+	out->translation_cycles = t->tlb_cycles + t->walk_cycles;
+	out->invalidations = t->invalidations;
+	double acc = (double)out->accesses;
+	out->walks_pmpa = acc > 0 ? (double)t->walks * 1e6 / acc : 0.0;
+	out->cycles_per_access = acc > 0 ? (double)out->translation_cycles / acc : 0.0;
+	out->nstructs = t->nstructs;
+	for (uint32_t i = 0; i < t->nstructs; i++) {
+		out->s[i] = t->arr[i].st;
+		out->s[i].accesses = out->s[i].hits + out->s[i].misses;
+		out->s[i].mpma = acc > 0 ? (double)t->arr[i].st.misses * 1e6 / acc : 0.0;
+	}
+}
