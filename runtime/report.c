@@ -84,6 +84,9 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 	if (!rt.emulated)
 		bprintf(b, "NOT EMULATED: the program ran natively (runtime.fallback = native)\n"
 			   "reason: %s\n", rt.not_emulated_why);
+	if (rt.stopped_ns)
+		bprintf(b, "EMULATION STOPPED after %llu ms: %s\n",
+			(unsigned long long)((rt.stopped_ns - rt.t_start_ns) / 1000000), rt.stopped_why);
 	if (rt.oom)
 		bprintf(b, "EMULATED OOM: memory.size = %llu bytes exhausted at %#llx; the process "
 			   "was killed (SIGKILL)\n",
@@ -162,6 +165,8 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	if (!rt.emulated)
 		cJSON_AddStringToObject(run, "not_emulated_reason", rt.not_emulated_why);
 	cJSON_AddBoolToObject(run, "emulated_oom", rt.oom);
+	if (rt.stopped_ns)
+		cJSON_AddStringToObject(run, "emulation_stopped", rt.stopped_why);
 	cJSON_AddNumberToObject(run, "wall_time_ns", (double)wall_ns);
 	cJSON_AddNumberToObject(run, "fault_handlers", rt.nhandlers);
 	cJSON_AddBoolToObject(run, "fault_handlers_pinned", rt.handlers_pinned);
@@ -239,7 +244,8 @@ static void summary(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 {
 	bprintf(b, "vmemu: pid %d (%s)%s: %llu faults, peak %.1f MiB in %llu frames, "
 		   "fault p50 %llu ns, %llu.%03llu s%s (full report: -o FILE)\n",
-		(int)rt.pid, program_invocation_short_name, rt.emulated ? "" : " NOT EMULATED",
+		(int)rt.pid, program_invocation_short_name,
+		!rt.emulated ? " NOT EMULATED" : rt.stopped_ns ? " EMULATION STOPPED" : "",
 		(unsigned long long)rt.st.faults, mib(ms->data_frames_peak * PAGE),
 		(unsigned long long)ms->data_frames_peak,
 		(unsigned long long)hist_quantile(&rt.st.latency, 0.5),

@@ -43,7 +43,7 @@ struct vm_rt {
 	struct vm_config cfg;
 	pthread_mutex_t lock;
 	struct mos *mos;
-	int uffd;
+	int uffd;                  /* moved to a high descriptor number */
 	uint64_t uffd_features;
 	bool emulated;             /* false: fallback = native after uffd refused */
 	char not_emulated_why[1024];
@@ -55,6 +55,8 @@ struct vm_rt {
 	pid_t pid, parent_pid;     /* parent_pid != 0: a fork child */
 	bool is_root;              /* first process of the run */
 	uint64_t t_start_ns;
+	uint64_t stopped_ns;       /* != 0: emulation stopped then (fd closed) */
+	char stopped_why[160];
 	bool oom;
 	uint64_t oom_addr;
 	int report_done;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,6 +190,20 @@ static void *handler_main(void *arg)
 
 	for (;;) {
 		ssize_t got = read_spinning(msgs, MSG_BATCH, spin_ns);
+		if (got < 0 && errno == EBADF) {
+			/* The program closed every fd (close_range before exec, a
+			 * daemon): the kernel unregistered our ranges with the last
+			 * reference, so the process runs on natively. Say so. */
+			pthread_mutex_lock(&rt.lock);
+			if (!rt.stopped_ns) {
+				rt.stopped_ns = vm_now_ns();
+				snprintf(rt.stopped_why, sizeof rt.stopped_why,
+					 "the program closed vmemu's userfaultfd (fd %d); "
+					 "later faults were served natively", rt.uffd);
+			}
+			pthread_mutex_unlock(&rt.lock);
+			return NULL;
+		}
 		if (got < 0) {
 			vm_msg("fatal: reading userfaultfd failed: %s; the program cannot "
 			       "continue under emulation", strerror(errno));
@@ -220,6 +236,26 @@ static void *handler_main(void *arg)
  * runs at once, without the cross-CPU wake-up that costs ~50-90 us on a VM
  * (bench/RESULTS.md). Otherwise that many unpinned handlers.
  */
+/*
+ * Move the uffd to a high descriptor, out of the way of programs that dup2
+ * onto low numbers (shells' `exec 3>file`): a file there would be read as
+ * fault messages. Returns the new fd (the old one is closed).
+ */
+static int move_fd_high(int fd)
+{
+	struct rlimit rl;
+	long lo = 512;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		lo = (long)rl.rlim_cur - 64;
+	if (lo < 64)
+		return fd;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)lo);
+	if (hi < 0)
+		return fd;
+	close(fd);
+	return hi;
+}
+
 static void start_handlers(void)
 {
 	cpu_set_t allowed;
@@ -304,6 +340,7 @@ static void atfork_child(void)
 		rt.uffd = uffd_open(&features, why, sizeof why);
 		if (rt.uffd < 0)
 			die2("fork child %d: %s", (int)rt.pid, why);
+		rt.uffd = move_fd_high(rt.uffd);
 		register_all();
 		start_handlers();
 	}
@@ -356,6 +393,8 @@ static void init_once_fn(void)
 	if (rt.uffd < 0 && rt.cfg.fallback != VM_FALLBACK_NATIVE)
 		die2("%s", rt.not_emulated_why);
 	rt.emulated = rt.uffd >= 0;
+	if (rt.emulated)
+		rt.uffd = move_fd_high(rt.uffd);
 
 	struct mos_config mc = {
 		.mem_bytes = rt.cfg.memory_size,
@@ -528,8 +567,13 @@ void vm_report_at_exit(void)
 	if (!rt.mos || getpid() != rt.pid)
 		return;
 	vm_in_runtime++;
-	pthread_mutex_lock(&rt.lock);
+	/* _exit from a signal handler may interrupt a thread holding the lock:
+	 * wait up to a second for it, then report from the state as it is. */
+	bool locked = false;
+	for (int i = 0; i < 1000 && !(locked = pthread_mutex_trylock(&rt.lock) == 0); i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	vm_report_write();
-	pthread_mutex_unlock(&rt.lock);
+	if (locked)
+		pthread_mutex_unlock(&rt.lock);
 	vm_in_runtime--;
 }
