@@ -152,6 +152,8 @@ static int cmd_run(int argc, char **argv)
 				die("%s", err);
 		free(copy);
 	}
+	if (vm_config_finish(&cfg, err, sizeof err))
+		die("%s", err);
 	if (optind >= argc) {
 		fprintf(stderr, "vmemu: run: no program given\n");
 		usage(stderr);

@@ -62,6 +62,7 @@ static const struct key keys[] = {
 	{ "sampler", "interval_ms", K_UINT, F(sampler_interval_ms), 1, 3600000, NULL, NULL, NULL },
 	{ "report", "file", K_STRING, F(report_file), 0, 0, NULL, NULL, NULL },
 	{ "report", "json", K_STRING, F(report_json), 0, 0, NULL, NULL, NULL },
+	{ "machine", "file", K_STRING, F(machine_file), 0, 0, NULL, NULL, NULL },
 	{ "runtime", "fallback", K_CHOICE, F(fallback), 0, 0, fallbacks, NULL, NULL },
 	{ "runtime", "spin_us", K_UINT, F(spin_us), 0, 1000000, NULL, NULL, NULL },
 	{ "runtime", "handlers", K_UINT, F(handlers), 0, 8, NULL, NULL, NULL },
@@ -87,6 +88,7 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->sampler_interval_ms = 10;
 	cfg->fallback = VM_FALLBACK_ABORT;
 	cfg->spin_us = 0;
+	tlb_machine_init(&cfg->machine);
 }
 
 int vm_parse_size(const char *s, uint64_t *out)
@@ -165,6 +167,8 @@ static const struct key *find_key(const char *section, const char *name)
 
 static bool section_known(const char *section)
 {
+	if (tlb_machine_owns_section(section))
+		return true;
 	for (size_t i = 0; i < NKEYS; i++)
 		if (!strcmp(keys[i].section, section))
 			return true;
@@ -289,11 +293,40 @@ static int apply(struct vm_config *cfg, const struct key *k, const char *value, 
 	return -1;
 }
 
-/* Apply section/name/value; on error writes "key 'section.name': why". */
+static int load_file(struct vm_config *cfg, const char *path, int depth, char *err,
+		     size_t errlen);
+
+/* Apply section/name/value; on error writes "key 'section.name': why".
+ * base: directory relative machine.file paths start from ("" = cwd). */
 static int set_key(struct vm_config *cfg, const char *section, const char *name,
-		   const char *value, char *err, size_t len)
+		   const char *value, const char *base, int depth, char *err, size_t len)
 {
 	char why[512];
+	if (tlb_machine_owns_section(section)) {
+		if (tlb_machine_set(&cfg->machine, section, name, value, why, sizeof why)) {
+			/* tlbmodel's message starts with "section.key: " */
+			const char *msg = strstr(why, ": ");
+			fmt(err, len, "key '%s.%s': %s", section, name, msg ? msg + 2 : why);
+			return -1;
+		}
+		cfg->machine_set = true;
+		return 0;
+	}
+	if (!strcmp(section, "machine") && !strcmp(name, "file")) {
+		char path[VM_PATH_MAX], sub[1024];
+		if (depth >= 4) {
+			fmt(err, len, "key 'machine.file': files include each other too deeply");
+			return -1;
+		}
+		snprintf(path, sizeof path, "%s%s%s", value[0] == '/' || !base[0] ? "" : base,
+			 value[0] == '/' || !base[0] ? "" : "/", value);
+		if (load_file(cfg, path, depth + 1, sub, sizeof sub)) {
+			fmt(err, len, "key 'machine.file': %s", sub);
+			return -1;
+		}
+		snprintf(cfg->machine_file, sizeof cfg->machine_file, "%s", path);
+		return 0;
+	}
 	const struct key *k = find_key(section, name);
 	if (!k) {
 		if (!section_known(section))
@@ -311,6 +344,8 @@ static int set_key(struct vm_config *cfg, const char *section, const char *name,
 
 struct ini_ctx {
 	struct vm_config *cfg;
+	char base[VM_PATH_MAX]; /* directory of the file being read */
+	int depth;
 	char err[768]; /* first error, without location */
 	int failed;
 };
@@ -327,31 +362,53 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 		c->failed = 1;
 		return 0;
 	}
-	if (set_key(c->cfg, section, name, value, c->err, sizeof c->err)) {
+	if (set_key(c->cfg, section, name, value, c->base, c->depth, c->err, sizeof c->err)) {
 		c->failed = 1;
 		return 0;
 	}
 	return 1;
 }
 
-int vm_config_load_file(struct vm_config *cfg, const char *path, char *err, size_t errlen)
+static int load_file(struct vm_config *cfg, const char *path, int depth, char *err,
+		     size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fmt(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 		return -1;
 	}
-	struct ini_ctx c = { .cfg = cfg };
+	struct ini_ctx c = { .cfg = cfg, .depth = depth };
+	const char *slash = strrchr(path, '/');
+	if (slash)
+		snprintf(c.base, sizeof c.base, "%.*s", (int)(slash - path), path);
 	int line = ini_parse_file(f, on_ini_line, &c);
 	fclose(f);
-	if (line == 0)
-		return 0;
-	if (c.failed)
-		fmt(err, errlen, "%s:%d: %s", path, line, c.err);
-	else
-		fmt(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path,
-		    line);
-	return -1;
+	int r = 0;
+	if (line != 0) {
+		r = -1;
+		if (c.failed)
+			fmt(err, errlen, "%s:%d: %s", path, line, c.err);
+		else
+			fmt(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
+			    path, line);
+	}
+	return r;
+}
+
+int vm_config_load_file(struct vm_config *cfg, const char *path, char *err, size_t errlen)
+{
+	return load_file(cfg, path, 0, err, errlen);
+}
+
+int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
+{
+	char why[512];
+	if (cfg->machine_set && tlb_machine_validate(&cfg->machine, why, sizeof why)) {
+		fmt(err, errlen, "machine %s: %s", cfg->machine.name[0] ? cfg->machine.name : "(unnamed)",
+		    why);
+		return -1;
+	}
+	return 0;
 }
 
 int vm_config_set(struct vm_config *cfg, const char *a, char *err, size_t errlen)
@@ -373,7 +430,7 @@ int vm_config_set(struct vm_config *cfg, const char *a, char *err, size_t errlen
 	const char *value = eq + 1;
 	while (*value == ' ')
 		value++;
-	if (set_key(cfg, section, name, value, msg, sizeof msg)) {
+	if (set_key(cfg, section, name, value, "", 0, msg, sizeof msg)) {
 		fmt(err, errlen, "-s %s: %s", a, msg);
 		return -1;
 	}
@@ -404,14 +461,20 @@ int vm_config_from_env(struct vm_config *cfg, char *err, size_t errlen)
 		snprintf(cfg->report_file, sizeof cfg->report_file, "%s", rep);
 	if (js && *js)
 		snprintf(cfg->report_json, sizeof cfg->report_json, "%s", js);
-	return 0;
+	return vm_config_finish(cfg, err, errlen);
 }
 
 int vm_config_key(const struct vm_config *cfg, size_t i, const char **name, char *value,
 		  size_t vlen)
 {
 	static char names[NKEYS][48];
-	if (i >= NKEYS)
+	if (i == NKEYS) {
+		*name = "mmu.name";
+		snprintf(value, vlen, "%s", !cfg->machine_set ? "(no TLB machine)" :
+			 cfg->machine.name[0] ? cfg->machine.name : "(unnamed)");
+		return 0;
+	}
+	if (i > NKEYS)
 		return -1;
 	const struct key *k = &keys[i];
 	const char *field = (const char *)cfg + k->offset;

@@ -13,8 +13,11 @@
 #ifndef VMEMU_CONFIG_H
 #define VMEMU_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <tlbmodel/tlbmodel.h>
 
 #define VM_PATH_MAX 4096
 
@@ -47,6 +50,11 @@ struct vm_config {
 	/* [report] */
 	char report_file[VM_PATH_MAX]; /* "" = stderr */
 	char report_json[VM_PATH_MAX]; /* "" = no JSON */
+	/* [machine] file = ..., and the [mmu] [tlb.*] [pwc] [walk] sections of a
+	 * machine description, which tlbmodel parses (configs/machines/) */
+	char machine_file[VM_PATH_MAX];
+	bool machine_set;              /* some machine key was given */
+	struct tlb_machine machine;
 	/* [runtime] */
 	int fallback;                  /* enum vm_fallback */
 	uint64_t spin_us;              /* handler busy-poll before sleeping, microseconds */
@@ -71,10 +79,17 @@ int vm_config_load_file(struct vm_config *cfg, const char *path, char *err, size
 int vm_config_set(struct vm_config *cfg, const char *assignment, char *err, size_t errlen);
 
 /*
+ * Cross-key checks once every source is applied: the TLB machine, when one
+ * was configured, must validate. Returns 0, or -1 with a message naming the
+ * key ("machine golden_cove: tlb.stlb.ways: ...").
+ */
+int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen);
+
+/*
  * Load the preload's configuration from the environment: VMEMU_CONFIG
  * (files separated by ':'), VMEMU_SET (overrides separated by newlines),
- * VMEMU_REPORT and VMEMU_STATS (report.file and report.json). Returns 0 or
- * -1 with err as above.
+ * VMEMU_REPORT and VMEMU_STATS (report.file and report.json), then
+ * vm_config_finish. Returns 0 or -1 with err as above.
  */
 int vm_config_from_env(struct vm_config *cfg, char *err, size_t errlen);
 

@@ -161,6 +161,52 @@ static void env_loading(void **s)
 	unsetenv("VMEMU_REPORT");
 }
 
+static void machine_sections_go_to_tlbmodel(void **s)
+{
+	struct vm_config c;
+	char err[1024];
+	vm_config_defaults(&c);
+	assert_false(c.machine_set);
+	assert_int_equal(vm_config_load_file(&c, "configs/machines/golden_cove.ini", err, sizeof err), 0);
+	assert_true(c.machine_set);
+	assert_string_equal(c.machine.name, "golden_cove");
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), 0);
+	/* a -s override of a machine key, and its validation after all sources */
+	assert_int_equal(vm_config_set(&c, "tlb.stlb_4k.ways=5", err, sizeof err), -1);
+	const char *bad = write_ini("m.ini", "[tlb.x]\nlevel = 1\npage_sizes = 4K\naccess = all\n"
+					     "entries = 48\nways = 5\n[tlb.x]\nlatency = abc\n");
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_load_file(&c, bad, err, sizeof err), -1);
+	assert_non_null(strstr(err, ":8: key 'tlb.x.latency': "));
+	vm_config_defaults(&c);
+	bad = write_ini("m.ini", "[tlb.x]\nlevel = 1\npage_sizes = 4K\naccess = all\n"
+				 "entries = 48\nways = 5\n");
+	assert_int_equal(vm_config_load_file(&c, bad, err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), -1);
+	assert_string_equal(err, "machine (unnamed): tlb.x.entries: 48 entries not divisible by 5 ways");
+}
+
+static void machine_file_include_is_relative_to_its_file(void **s)
+{
+	struct vm_config c;
+	char err[1024], cwd[1024], path[1100];
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	snprintf(path, sizeof path, "[machine]\nfile = %s/configs/machines/zen3.ini\n", cwd);
+	char top[256];
+	strcpy(top, write_ini("abs.ini", path));
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_load_file(&c, top, err, sizeof err), 0);
+	assert_string_equal(c.machine.name, "zen3");
+	write_ini("inner.ini", "[mmu]\nname = inner\n");
+	strcpy(top, write_ini("rel.ini", "[machine]\nfile = inner.ini\n"));
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_load_file(&c, top, err, sizeof err), 0);
+	assert_string_equal(c.machine.name, "inner");
+	strcpy(top, write_ini("loop.ini", "[machine]\nfile = loop.ini\n"));
+	assert_int_equal(vm_config_load_file(&c, top, err, sizeof err), -1);
+	assert_non_null(strstr(err, "too deeply"));
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -173,6 +219,8 @@ int main(void)
 		cmocka_unit_test(unreadable_file),
 		cmocka_unit_test(override_errors),
 		cmocka_unit_test(env_loading),
+		cmocka_unit_test(machine_sections_go_to_tlbmodel),
+		cmocka_unit_test(machine_file_include_is_relative_to_its_file),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[300];
