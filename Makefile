@@ -101,4 +101,7 @@ bench: all
 clean:
 	rm -rf $(BUILD)
 
+# Module-specific extra targets (e.g. fuzzers), kept beside their module.
+-include $(wildcard */*.mk)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "runtime/config.h"
 
 #define VMEMU_VERSION "0.1.0"
@@ -26,6 +27,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vmemu run [-c FILE]... [-s SECTION.KEY=VALUE]... [-o REPORT] [--json FILE]\n"
 		"                 -- PROG [ARGS...]\n"
+		"       vmemu replay [-c FILE]... [-s S.K=V]... [--json FILE] TRACE\n"
 		"       vmemu --help | --version\n"
 		"\n"
 		"Runs PROG, unmodified, with its heap managed by the MimicOS emulated memory\n"
@@ -195,6 +197,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "replay"))
+		return cmd_replay(argc - 1, argv + 1);
 	fprintf(stderr, "vmemu: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
