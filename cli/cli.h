@@ -9,4 +9,20 @@
  */
 int cmd_replay(int argc, char **argv);
 
+/*
+ * vmemu run ... -- PROG ARGS: validate the config and exec PROG under the
+ * preload. argv[0] is "run". Returns only on error (2 usage/config, 127
+ * PROG not runnable).
+ */
+int cmd_run(int argc, char **argv);
+
+/*
+ * vmemu sweep -c A.ini -c B.ini ... [-s S.K=V]... [--json FILE] -- PROG ARGS:
+ * run PROG once per config file (each under cmd_run in a child), and print
+ * one side-by-side table of the reports. argv[0] is "sweep". Returns 0 when
+ * every run exited like the first with identical stdout, 1 otherwise, 2 on
+ * bad usage.
+ */
+int cmd_sweep(int argc, char **argv);
+
 #endif

@@ -27,6 +27,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vmemu run [-c FILE]... [-s SECTION.KEY=VALUE]... [-o REPORT] [--json FILE]\n"
 		"                 -- PROG [ARGS...]\n"
+		"       vmemu sweep -c A.ini -c B.ini... [-s S.K=V]... [--json FILE] -- PROG [ARGS...]\n"
 		"       vmemu replay [-c FILE]... [-s S.K=V]... [--json FILE] TRACE\n"
 		"       vmemu --help | --version\n"
 		"\n"
@@ -40,6 +41,10 @@ static void usage(FILE *f)
 		"  -o, --report FILE   write the human report to FILE instead of stderr;\n"
 		"                      child processes write FILE.<pid> (or use %%p for the pid)\n"
 		"      --json FILE     also write the report as JSON to FILE (same pid rule)\n"
+		"\n"
+		"sweep runs PROG once per -c FILE (each file is one configuration; -s applies\n"
+		"to all), checks that PROG's output is the same under each, and prints one\n"
+		"side-by-side table of the reports (and writes it as JSON with --json).\n"
 		"\n"
 		"Environment for LD_PRELOAD=libvmemu.so without this command: VMEMU_CONFIG\n"
 		"(FILE[:FILE...]), VMEMU_SET (S.K=V per line), VMEMU_REPORT, VMEMU_STATS.\n"
@@ -100,7 +105,7 @@ static char *absolute(const char *path)
 	return out;
 }
 
-static int cmd_run(int argc, char **argv)
+int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -199,6 +204,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "replay"))
 		return cmd_replay(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sweep"))
+		return cmd_sweep(argc - 1, argv + 1);
 	fprintf(stderr, "vmemu: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

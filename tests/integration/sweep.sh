@@ -1,0 +1,20 @@
+# vmemu sweep runs one program under several configs, checks its output is
+# identical under each, and tabulates the reports: with fault_around = 16 the
+# same 64 MiB of touches take at most a sixteenth of the faults plus slack.
+. "$(dirname "$0")/lib.bash"
+printf '[mimicos]\nfault_around = 1\n' >"$T/fa1.ini"
+printf '[mimicos]\nfault_around = 16\n' >"$T/fa16.ini"
+"$VMEMU" sweep -c "$T/fa1.ini" -c "$T/fa16.ini" --json "$T/sweep.json" -- "$PROGS/touch" 64 \
+	>"$T/table" 2>"$T/err" || { cat "$T/err" "$T/table"; fail "sweep failed"; }
+cat "$T/table"
+grep -q "program output identical under every config: yes" "$T/table" || fail "output not compared"
+f1=$(json "$T/sweep.json" 'j["table"]["faults handled"][0]')
+f16=$(json "$T/sweep.json" 'j["table"]["faults handled"][1]')
+echo "faults: fault_around 1: $f1, fault_around 16: $f16"
+((f1 >= 16384 && f16 <= f1 / 16 + 200)) || fail "fault_around did not cut faults ($f1 -> $f16)"
+[[ $(json "$T/sweep.json" 'len(j["runs"])') == 2 ]] || fail "JSON lacks the runs"
+# a bad config stops the sweep before anything runs
+printf '[memory]\nsize = 4Q\n' >"$T/bad.ini"
+"$VMEMU" sweep -c "$T/fa1.ini" -c "$T/bad.ini" -- sh -c "touch $T/ran" >/dev/null 2>"$T/err"; rc=$?
+[[ ! -e $T/ran ]] || fail "a run started despite a bad config"
+((rc == 2)) && grep -q "bad.ini:2: key 'memory.size'" "$T/err" || { cat "$T/err"; fail "bad config: exit $rc"; }
