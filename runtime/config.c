@@ -31,6 +31,7 @@ static const char *const thp_modes[] = { "never", "always", "madvise", NULL };
 static const char *const reclaim_policies[] = { "fifo", "clock", "lru", "wsclock", NULL };
 static const char *const swap_devices[] = { "nvme", "ssd", "cxl", "rdma", "zram", NULL };
 static const char *const fallbacks[] = { "abort", "native", NULL };
+static const char *const host_backings[] = { "none", "collapse", NULL };
 
 #define F(field) offsetof(struct vm_config, field), sizeof(((struct vm_config *)0)->field)
 #define TiB (1024.0 * 1024 * 1024 * 1024)
@@ -48,6 +49,7 @@ static const struct key keys[] = {
 	{ "thp", "mode", K_CHOICE, F(thp_mode), 0, 0, thp_modes, "never",
 	  "THP policies are not implemented yet (issue 3)" },
 	{ "thp", "promotion_threshold", K_DOUBLE, F(thp_promotion_threshold), 0, 1, NULL, NULL, NULL },
+	{ "thp", "host_backing", K_CHOICE, F(thp_host_backing), 0, 0, host_backings, NULL, NULL },
 	{ "reclaim", "policy", K_CHOICE, F(reclaim_policy), 0, 0, reclaim_policies, "clock",
 	  "reclaim is not implemented yet (issue 4)" },
 	{ "swap", "size", K_SIZE, F(swap_size), 0, 64 * TiB, NULL, "0",
@@ -80,6 +82,7 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->fault_around = 1;
 	strcpy(cfg->thp_mode, "never");
 	cfg->thp_promotion_threshold = 0.5;
+	cfg->thp_host_backing = 1;
 	strcpy(cfg->reclaim_policy, "clock");
 	strcpy(cfg->swap_device, "nvme");
 	cfg->swap_readahead = 8;

@@ -37,6 +37,7 @@ struct vm_config {
 	/* [thp] */
 	char thp_mode[16];             /* never only (issue 3) */
 	double thp_promotion_threshold;
+	int thp_host_backing;          /* 1: collapse emulated 2 MiB pages into real THPs */
 	/* [reclaim] [swap] */
 	char reclaim_policy[16];
 	uint64_t swap_size;            /* 0 only (issue 4) */

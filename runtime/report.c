@@ -119,6 +119,13 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 	bprintf(b, "  pages unmapped        %12llu  (munmap %llu, madvise %llu, mremap %llu calls)\n",
 		(unsigned long long)ms->pages_unmapped, (unsigned long long)s->munmaps,
 		(unsigned long long)s->madvise_discards, (unsigned long long)s->mremaps);
+	if (rt.collapse.queued || rt.collapse.dropped)
+		bprintf(b, "  host THP backing      %12llu  of %llu emulated 2 MiB pages collapsed "
+			   "(failed %llu%s%s, not queued %llu; measured on the host)\n",
+			(unsigned long long)rt.collapse.collapsed, (unsigned long long)rt.collapse.queued,
+			(unsigned long long)rt.collapse.failed, rt.collapse.failed ? ": " : "",
+			rt.collapse.failed ? strerror(rt.collapse.last_errno) : "",
+			(unsigned long long)rt.collapse.dropped);
 	bprintf(b, "  managed VMAs          %12llu  (program mmaps managed: %llu)\n",
 		(unsigned long long)ms->vmas, (unsigned long long)s->mmaps_managed);
 	if (s->dup_faults || s->host_refaults || s->untracked_faults || s->fill_errors ||
@@ -200,6 +207,12 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	for (unsigned o = 0; o < MOS_NR_ORDERS; o++)
 		cJSON_AddItemToArray(fb, cJSON_CreateNumber((double)ms->free_blocks[o]));
 
+	cJSON *hb = cJSON_AddObjectToObject(root, "host_thp");
+	cJSON_AddNumberToObject(hb, "queued", (double)rt.collapse.queued);
+	cJSON_AddNumberToObject(hb, "collapsed", (double)rt.collapse.collapsed);
+	cJSON_AddNumberToObject(hb, "failed", (double)rt.collapse.failed);
+	cJSON_AddNumberToObject(hb, "not_queued", (double)rt.collapse.dropped);
+
 	cJSON *a = cJSON_AddObjectToObject(root, "address_space");
 	cJSON_AddNumberToObject(a, "heap_start", (double)vm_heap_start);
 	cJSON_AddNumberToObject(a, "heap_bytes", (double)(vm_heap_end - vm_heap_start));
@@ -220,7 +233,7 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(l, "mean", h->count ? (double)h->sum / (double)h->count : 0);
 	cJSON_AddNumberToObject(l, "batches", (double)s->batches);
 	cJSON_AddNumberToObject(l, "max_batch", (double)s->max_batch);
-	cJSON *hb = cJSON_AddArrayToObject(l, "histogram");
+	cJSON *hist = cJSON_AddArrayToObject(l, "histogram");
 	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
 		if (!h->bucket[i])
 			continue;
@@ -228,7 +241,7 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 		cJSON_AddNumberToObject(e, "low", (double)hist_bucket_low(i));
 		cJSON_AddNumberToObject(e, "high", (double)hist_bucket_low(i + 1));
 		cJSON_AddNumberToObject(e, "count", (double)h->bucket[i]);
-		cJSON_AddItemToArray(hb, e);
+		cJSON_AddItemToArray(hist, e);
 	}
 
 	cJSON *c = cJSON_AddObjectToObject(root, "config");

@@ -12,6 +12,7 @@
 
 #include <mimicos/mimicos.h>
 
+#include "runtime/collapse.h"
 #include "runtime/config.h"
 #include "runtime/hist.h"
 
@@ -61,6 +62,7 @@ struct vm_rt {
 	uint64_t oom_addr;
 	int report_done;
 	struct vm_stats st;
+	struct collapse_stats collapse;
 };
 
 extern struct vm_rt rt;

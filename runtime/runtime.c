@@ -139,8 +139,13 @@ static void handle_fault(const struct uffd_msg *msg)
 			if (!fill.vma_gone && !fill.pages_existed)
 				rt.st.untracked_faults++;
 		} else {
-			r = uffd_fill(rt.uffd, res.start, res.len, write, rt.zero_buf, rt.zero_len,
-				      &fill);
+			/* An emulated 2 MiB page gets private pages even for a read (the
+			 * kernel cannot collapse zero-page PTEs), then a real THP. */
+			bool huge = res.page_shift == MOS_HPAGE_SHIFT;
+			r = uffd_fill(rt.uffd, res.start, res.len, write || huge, rt.zero_buf,
+				      rt.zero_len, &fill);
+			if (huge && !r && !fill.vma_gone && rt.cfg.thp_host_backing)
+				collapse_queue(res.start);
 			rt.st.faults++;
 			if (write)
 				rt.st.faults_write++;
@@ -166,6 +171,13 @@ static ssize_t read_spinning(struct uffd_msg *msgs, size_t n, uint64_t spin_ns)
 {
 	uint64_t deadline = spin_ns ? vm_now_ns() + spin_ns : 0;
 	for (;;) {
+		if (!spin_ns) {
+			/* sleep first: after a batch the queue is usually empty, and a
+			 * read that only says EAGAIN costs a syscall per fault */
+			struct pollfd p = { .fd = rt.uffd, .events = POLLIN };
+			if (poll(&p, 1, -1) < 0 && errno != EINTR)
+				return -1;
+		}
 		ssize_t got = read(rt.uffd, msgs, n * sizeof *msgs);
 		if (got > 0 || (errno != EAGAIN && errno != EINTR))
 			return got;
@@ -173,10 +185,12 @@ static ssize_t read_spinning(struct uffd_msg *msgs, size_t n, uint64_t spin_ns)
 			__builtin_ia32_pause();
 			continue;
 		}
+		if (!spin_ns)
+			continue;
 		struct pollfd p = { .fd = rt.uffd, .events = POLLIN };
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			return -1;
-		deadline = spin_ns ? vm_now_ns() + spin_ns : 0;
+		deadline = vm_now_ns() + spin_ns;
 	}
 }
 
@@ -332,6 +346,8 @@ static void atfork_child(void)
 	rt.is_root = false; /* its report file gets its pid */
 	rt.t_start_ns = vm_now_ns();
 	memset(&rt.st, 0, sizeof rt.st);
+	memset(&rt.collapse, 0, sizeof rt.collapse);
+	collapse_after_fork();
 	rt.report_done = 0;
 	if (rt.emulated) {
 		char why[1024];
@@ -414,7 +430,9 @@ static void init_once_fn(void)
 		die2("cannot add the heap VMA to MimicOS");
 
 	if (rt.emulated) {
-		rt.zero_len = rt.cfg.fault_around * PAGE < 65536 ? 65536 : rt.cfg.fault_around * PAGE;
+		/* one UFFDIO_COPY per 2 MiB page or fault-around window */
+		rt.zero_len = rt.cfg.fault_around * PAGE < (2u << 20) ? (2u << 20)
+								      : rt.cfg.fault_around * PAGE;
 		rt.zero_buf = ialloc_zalloc(rt.zero_len);
 		if (!rt.zero_buf)
 			die2("out of internal memory");
