@@ -129,13 +129,14 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 	bprintf(b, "  managed VMAs          %12llu  (program mmaps managed: %llu)\n",
 		(unsigned long long)ms->vmas, (unsigned long long)s->mmaps_managed);
 	if (s->dup_faults || s->host_refaults || s->untracked_faults || s->fill_errors ||
-	    s->mmaps_unmanaged || s->mremap_resets)
+	    s->mos_errors || s->mmaps_unmanaged || s->mremap_resets)
 		bprintf(b, "  anomalies: duplicate messages %llu, host-lost pages %llu, untracked "
-			   "faults %llu, fill errors %llu, mmaps left unmanaged %llu, mremap "
-			   "resets %llu\n",
+			   "faults %llu, fill errors %llu, MimicOS host errors %llu, mmaps left "
+			   "unmanaged %llu, mremap resets %llu\n",
 			(unsigned long long)s->dup_faults, (unsigned long long)s->host_refaults,
 			(unsigned long long)s->untracked_faults, (unsigned long long)s->fill_errors,
-			(unsigned long long)s->mmaps_unmanaged, (unsigned long long)s->mremap_resets);
+			(unsigned long long)s->mos_errors, (unsigned long long)s->mmaps_unmanaged,
+			(unsigned long long)s->mremap_resets);
 
 	const struct hist *h = &s->latency;
 	bprintf(b, "\n-- fault service time (measured on the host: message read -> thread woken) --\n");
@@ -191,6 +192,7 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(f, "host_lost_pages", (double)s->host_refaults);
 	cJSON_AddNumberToObject(f, "untracked", (double)s->untracked_faults);
 	cJSON_AddNumberToObject(f, "fill_errors", (double)s->fill_errors);
+	cJSON_AddNumberToObject(f, "mimicos_host_errors", (double)s->mos_errors);
 
 	cJSON *m = cJSON_AddObjectToObject(root, "memory");
 	cJSON_AddStringToObject(m, "policy", mos_policy_name(rt.mos));

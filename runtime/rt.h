@@ -27,6 +27,7 @@ struct vm_stats {
 	uint64_t host_refaults;    /* pages MimicOS had mapped but the host lost */
 	uint64_t untracked_faults; /* registered pages outside MimicOS' VMAs */
 	uint64_t fill_errors;      /* unexpected populate errors (thread woken) */
+	uint64_t mos_errors;       /* faults MimicOS failed on for host reasons */
 	uint64_t batches;          /* uffd reads that returned messages */
 	uint64_t max_batch;        /* most messages in one read */
 	uint64_t mmaps_managed;    /* program mmaps brought under emulation */

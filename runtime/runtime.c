@@ -130,11 +130,15 @@ static void handle_fault(const struct uffd_msg *msg)
 		enum mos_status st = mos_fault(rt.mos, addr, write, &res);
 		if (st == MOS_ENOMEM)
 			emulated_oom(addr);
-		if (st == MOS_ENOVMA) {
-			/* Not a VMA MimicOS manages: either munmap raced this fault (the
-			 * fill finds no VMA and wakes the thread into its SIGSEGV), or a
-			 * registered range MimicOS does not know; populate it so the
-			 * program never hangs, and count it. */
+		if (st != MOS_OK) {
+			/* MOS_ENOVMA: munmap raced this fault (the fill finds no VMA
+			 * and wakes the thread into its SIGSEGV), or a registered range
+			 * MimicOS does not know. Anything else: MimicOS could not get
+			 * host memory for its bookkeeping. Either way populate the page
+			 * so the program never hangs, and count it. */
+			if (st != MOS_ENOVMA && !rt.st.mos_errors++)
+				vm_msg("warning: MimicOS could not resolve %#llx: %s; page populated "
+				       "unemulated", (unsigned long long)addr, mos_status_str(st));
 			r = uffd_fill(rt.uffd, addr, PAGE, write, rt.zero_buf, rt.zero_len, &fill);
 			if (!fill.vma_gone && !fill.pages_existed)
 				rt.st.untracked_faults++;
