@@ -8,31 +8,15 @@ reps=${1:-5}; shift $(($# < 1 ? $# : 1))
 root=$PWD
 w=$(mktemp -d)
 trap 'rm -rf "$w"' EXIT
-python3 -c '
-import random, sys
-r = random.Random(1)
-words = [bytes(r.choice(b"abcdefghijklmnop") for _ in range(r.randint(2, 9))) for _ in range(4000)]
-out = bytearray()
-while len(out) < 24 << 20:
-    out += b" ".join(r.choice(words) for _ in range(16)) + b"\n"
-sys.stdout.buffer.write(out)' >"$w/in.txt"
-python3 -c '
-import random
-r = random.Random(2)
-print("\n".join("%d %s" % (r.randrange(10**9), r.choice(["alpha","beta","gamma","delta"])) for _ in range(1000000)))' >"$w/lines"
-cat >"$w/script.sql" <<'SQL'
-PRAGMA cache_size = -65536;
-CREATE TABLE t(id INTEGER PRIMARY KEY, k TEXT, v INTEGER);
-WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 200000)
-INSERT INTO t(k, v) SELECT printf('key-%08d', (i * 7919) % 200000), i * i % 1000003 FROM c;
-CREATE INDEX tk ON t(k);
-SELECT count(*), sum(v) FROM t;
-SQL
+. tests/inputs.bash
+gen_text "$w/in.txt" 24
+gen_lines "$w/lines" 1000000
+gen_sql "$w/script.sql"
 xz -9 -T1 -c <"$w/in.txt" >"$w/in.xz"
 
 names=(python3-list sqlite3-insert xz-9-compress xz-decompress sort-1M)
 cmds=(
-	"python3 -c 'x = [i*i for i in range(3_000_000)]; print(sum(x))'"
+	"/usr/bin/python3 -c 'x = [i*i for i in range(3_000_000)]; print(sum(x))'"
 	"rm -f $w/db; sqlite3 $w/db <$w/script.sql"
 	"xz -9 -T1 -c <$w/in.txt"
 	"xz -d -c <$w/in.xz"

@@ -7,6 +7,7 @@ LIB="$ROOT/build/libvmemu.so"
 PROGS="$ROOT/build/progs"
 T=$(mktemp -d /tmp/vmemu-it.XXXXXX)
 trap 'rm -rf "$T"' EXIT
+. "$ROOT/tests/inputs.bash"
 
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "$*"; exit 77; }

@@ -1,14 +1,7 @@
 # xz -9 compresses 8 MB and decompresses it under vmemu; the compressed
 # bytes equal a native compression and the round trip restores the input.
 . "$(dirname "$0")/lib.bash"
-python3 -c '
-import random, sys
-r = random.Random(1)
-words = [bytes(r.choice(b"abcdefghijklmnop") for _ in range(r.randint(2, 9))) for _ in range(4000)]
-out = bytearray()
-while len(out) < 8 << 20:
-    out += b" ".join(r.choice(words) for _ in range(16)) + b"\n"
-sys.stdout.buffer.write(out)' >"$T/in.txt"
+gen_text "$T/in.txt" 8
 compare_native xzc "$T/in.txt" -- xz -9 -T1 -c
 # xz -9 uses a 64 MiB dictionary and ~670 MiB of match finder: check the floor
 faults_at_least xzc 10000
