@@ -146,6 +146,40 @@ enum mos_status buddy_free(struct buddy *b, uint64_t pfn, unsigned order)
 	return MOS_OK;
 }
 
+enum mos_status buddy_split(struct buddy *b, uint64_t pfn, unsigned order, unsigned to_order)
+{
+	if (order > MOS_MAX_ORDER || to_order > order || pfn >= b->nframes ||
+	    b->frames[pfn].state != BUDDY_ALLOC || b->frames[pfn].order != order)
+		return MOS_EINVAL;
+	for (uint64_t p = pfn; p < pfn + BLOCK(order); p += BLOCK(to_order)) {
+		b->frames[p].state = BUDDY_ALLOC;
+		b->frames[p].order = (uint8_t)to_order;
+	}
+	return MOS_OK;
+}
+
+enum mos_status buddy_alloc_at(struct buddy *b, uint64_t pfn)
+{
+	uint64_t h;
+	unsigned k;
+	if (pfn >= b->nframes || buddy_block_of(b, pfn, &h, &k) != BUDDY_FREE)
+		return MOS_EINVAL;
+	list_del(b, h, k);
+	while (k > 0) { /* keep the half holding pfn, free the other */
+		k--;
+		if (pfn >= h + BLOCK(k)) {
+			list_push(b, h, k);
+			h += BLOCK(k);
+		} else {
+			list_push(b, h + BLOCK(k), k);
+		}
+	}
+	b->frames[pfn].state = BUDDY_ALLOC;
+	b->frames[pfn].order = 0;
+	b->frames_free--;
+	return MOS_OK;
+}
+
 enum buddy_state buddy_block_of(const struct buddy *b, uint64_t pfn, uint64_t *head,
 				unsigned *order)
 {

@@ -75,6 +75,24 @@ enum mos_status buddy_alloc(struct buddy *b, unsigned order, uint64_t *pfn);
 enum mos_status buddy_free(struct buddy *b, uint64_t pfn, unsigned order);
 
 /*
+ * Split the allocated block (pfn, order) into 2^(order - to_order) allocated
+ * blocks of order to_order (to_order <= order), each freeable on its own with
+ * buddy_free(.., to_order). Only metadata changes; frames_free stays. Used to
+ * demote a huge page or a reservation so its frames can be freed one by one.
+ * Cost O(2^(order - to_order)). Errors: MOS_EINVAL (nothing changed) when
+ * (pfn, order) is not an allocated block or to_order > order.
+ */
+enum mos_status buddy_split(struct buddy *b, uint64_t pfn, unsigned order, unsigned to_order);
+
+/*
+ * Allocate the single frame pfn as an order-0 block: the free block holding it
+ * is split, the other halves stay free. Used to pin chosen frames (fragmentation
+ * injection). Cost O(MOS_MAX_ORDER). Errors: MOS_EINVAL when pfn is beyond
+ * memory or not free.
+ */
+enum mos_status buddy_alloc_at(struct buddy *b, uint64_t pfn);
+
+/*
  * The block containing frame pfn: its state (BUDDY_FREE or BUDDY_ALLOC), its
  * head PFN in *head and its order in *order (either pointer may be NULL).
  * Cost O(MOS_MAX_ORDER). Returns BUDDY_TAIL only for pfn >= nframes or

@@ -23,10 +23,15 @@ struct mos {
 
 	uint64_t data_frames, data_frames_peak, pt_pages_peak;
 	uint64_t faults, refaults, pages_mapped, pages_unmapped, oom_events;
+	uint64_t frames_pinned; /* fragmentation injection, never freed */
+	uint64_t scan_cursor;   /* mos_scan resumes here */
 };
 
 static const struct mos_policy *const policies[] = {
 	&mos_policy_baseline,
+	&mos_policy_thp,
+	&mos_policy_reservethp,
+	&mos_policy_eagerpaging,
 };
 
 const char *mos_policy_builtin(size_t i)
@@ -78,6 +83,117 @@ static void note_tables(struct mos *m)
 		m->pt_pages_peak = t;
 }
 
+/* Counting newly mapped pages (faults, promotions, collapses). */
+static void note_mapped(struct mos *m, uint64_t pages)
+{
+	m->pages_mapped += pages;
+	m->data_frames += pages;
+	if (m->data_frames > m->data_frames_peak)
+		m->data_frames_peak = m->data_frames;
+}
+
+/* 0 or a power of two >= 4 KiB. */
+static bool pow2_or_zero(uint64_t x)
+{
+	return x == 0 || (x >= MOS_PAGE_SIZE && !(x & (x - 1)));
+}
+
+static bool unit_interval(double x)
+{
+	return x >= 0.0 && x <= 1.0; /* false for NaN */
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014): the seeded RNG of the injection. */
+static uint64_t rng_next(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n), n > 0 (the modulo bias is negligible and deterministic). */
+static uint64_t rng_below(uint64_t *x, uint64_t n)
+{
+	return rng_next(x) % n;
+}
+
+/* Free frames outside free blocks of order >= k (Linux's unusable numerator). */
+static uint64_t unusable_frames(const struct buddy *b, unsigned k)
+{
+	uint64_t suitable = 0;
+	for (unsigned j = k; j < MOS_NR_ORDERS; j++)
+		suitable += b->nfree[j] << j;
+	return b->frames_free - suitable;
+}
+
+/*
+ * Fragmentation injection: pin frames until the unusable free space index
+ * for order 9 reaches target. The 2 MiB-aligned regions that are wholly free
+ * are visited in a seeded random order; each gets one pinned frame at a
+ * random offset (turning its 511 other frames unusable for 2 MiB) while that
+ * keeps the index at or below target; the region that would overshoot gets p
+ * pins at distinct random offsets, p chosen so the index lands on target
+ * (index = (U + 512 - p) / (F - p) for U unusable of F free frames before),
+ * unless stopping short is closer to target (small memories, where one
+ * region moves the index by more than 0.01). With target 1 every free 2 MiB
+ * region gets a pin. Cost O(frames / 512).
+ */
+static enum mos_status inject_fragmentation(struct mos *m, double target, uint64_t seed)
+{
+	struct buddy *b = &m->env.buddy;
+	const struct mos_allocator *a = &m->env.alloc;
+	uint64_t nreg = b->nframes >> MOS_HPAGE_ORDER, ncand = 0;
+	if (target <= 0.0 || nreg == 0)
+		return MOS_OK;
+	uint32_t *cand = a->zalloc(a->ctx, nreg * sizeof(*cand));
+	if (!cand)
+		return MOS_EHOST;
+	for (uint64_t r = 0; r < nreg; r++) {
+		unsigned order;
+		if (buddy_block_of(b, r << MOS_HPAGE_ORDER, NULL, &order) == BUDDY_FREE &&
+		    order >= MOS_HPAGE_ORDER)
+			cand[ncand++] = (uint32_t)r;
+	}
+	uint64_t x = seed;
+	for (uint64_t i = ncand; i > 1; i--) { /* Fisher-Yates */
+		uint64_t j = rng_below(&x, i);
+		uint32_t t = cand[i - 1];
+		cand[i - 1] = cand[j];
+		cand[j] = t;
+	}
+	for (uint64_t c = 0; c < ncand; c++) {
+		double U = (double)unusable_frames(b, MOS_HPAGE_ORDER), F = (double)b->frames_free;
+		if (F <= 0.0 || U / F >= target)
+			break;
+		uint64_t p = 1;
+		if ((U + 511.0) / (F - 1.0) > target) { /* the last region: land on target */
+			double q = (U + 512.0 - target * F) / (1.0 - target);
+			p = q < 1.0 ? 1 : q > 512.0 ? 512 : (uint64_t)(q + 0.5);
+			/* More pins lower the index; if even 512 overshoot, stop if that is closer. */
+			double got = (U + 512.0 - (double)p) / (F - (double)p);
+			if (got - target > target - U / F)
+				break;
+		}
+		uint16_t off[MOS_HPAGE_PAGES];
+		for (unsigned i = 0; i < MOS_HPAGE_PAGES; i++)
+			off[i] = (uint16_t)i;
+		uint64_t base = (uint64_t)cand[c] << MOS_HPAGE_ORDER;
+		for (uint64_t i = 0; i < p; i++) { /* p distinct offsets */
+			uint64_t j = i + rng_below(&x, MOS_HPAGE_PAGES - i);
+			uint16_t t = off[i];
+			off[i] = off[j];
+			off[j] = t;
+			buddy_alloc_at(b, base + off[i]);
+			m->frames_pinned++;
+		}
+		if (p > 1)
+			break;
+	}
+	a->free(a->ctx, cand, nreg * sizeof(*cand));
+	return MOS_OK;
+}
+
 struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator *alloc,
 		       enum mos_status *st)
 {
@@ -92,6 +208,10 @@ struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator 
 	if (cfg->mem_bytes == 0 || (cfg->mem_bytes & (MOS_PAGE_SIZE - 1)) ||
 	    cfg->mem_bytes > MOS_MEM_LIMIT || fa == 0 || (fa & (fa - 1)) || !policy)
 		return NULL;
+	if ((unsigned)cfg->thp_mode > MOS_THP_MADVISE || !unit_interval(cfg->promotion_threshold) ||
+	    !unit_interval(cfg->fragmentation) || !pow2_or_zero(cfg->eager_max_bytes) ||
+	    !pow2_or_zero(cfg->eager_populate_bytes))
+		return NULL;
 
 	*st = MOS_EHOST;
 	struct mos *m = alloc->zalloc(alloc->ctx, sizeof(*m));
@@ -99,11 +219,17 @@ struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator 
 		return NULL;
 	m->env.alloc = *alloc;
 	m->env.fault_around_pages = fa;
+	m->env.thp_mode = cfg->thp_mode;
+	m->env.promotion_threshold = cfg->promotion_threshold;
+	m->env.eager_max_bytes = cfg->eager_max_bytes;
+	m->env.eager_populate_bytes = cfg->eager_populate_bytes;
 	m->policy = policy;
 	vma_set_init(&m->vmas, alloc);
 	*st = buddy_init(&m->env.buddy, cfg->mem_bytes >> MOS_PAGE_SHIFT, alloc);
 	if (*st == MOS_OK)
 		*st = pt_init(&m->env.pt, &m->env.buddy, alloc);
+	if (*st == MOS_OK)
+		*st = inject_fragmentation(m, cfg->fragmentation, cfg->seed);
 	if (*st == MOS_OK)
 		*st = policy->init(&m->env, &m->policy_state);
 	if (*st != MOS_OK) {
@@ -159,6 +285,80 @@ static void release_tables(struct mos *m, uint64_t lo, uint64_t hi)
 	}
 }
 
+/*
+ * Demote the 2 MiB leaf at hva (frames head..head+511, one order-9 block) to
+ * 512 4 KiB PTEs on the same frames, as Linux's split_huge_pmd. The block is
+ * split into 512 order-0 blocks, so from now on each subpage is freed on its
+ * own. When free_inside, the subpages inside [lo, hi) are freed instead of
+ * remapped (munmap/discard); this also guarantees the frame for the new page
+ * table. Otherwise one free frame is needed: MOS_ENOMEM (nothing changed)
+ * without it. On MOS_EHOST (host memory for the table node) the remaining
+ * subpages are unmapped and freed too.
+ */
+static enum mos_status demote_huge(struct mos *m, uint64_t hva, uint64_t head, uint64_t lo,
+				   uint64_t hi, bool free_inside)
+{
+	struct mos_env *env = &m->env;
+	uint64_t ilo = lo > hva ? lo : hva, ihi = hi < hva + MOS_HPAGE_SIZE ? hi : hva + MOS_HPAGE_SIZE;
+	bool frees = free_inside && ilo < ihi;
+	if (!frees && buddy_free_frames(&env->buddy) == 0)
+		return MOS_ENOMEM;
+	pt_unmap(&env->pt, hva, NULL, NULL);
+	buddy_split(&env->buddy, head, MOS_HPAGE_ORDER, 0);
+	env->ctr.huge_pages--;
+	env->ctr.thp_split++;
+	uint64_t gone = 0;
+	if (frees) {
+		for (uint64_t va = ilo; va < ihi; va += MOS_PAGE_SIZE, gone++)
+			buddy_free(&env->buddy, head + ((va - hva) >> MOS_PAGE_SHIFT), 0);
+	}
+	enum mos_status st = MOS_OK;
+	for (uint64_t va = hva; va < hva + MOS_HPAGE_SIZE; va += MOS_PAGE_SIZE) {
+		if (frees && va >= ilo && va < ihi)
+			continue;
+		uint64_t pfn = head + ((va - hva) >> MOS_PAGE_SHIFT);
+		if (st == MOS_OK)
+			st = pt_map(&env->pt, va, pfn, MOS_PAGE_SHIFT);
+		if (st != MOS_OK) { /* host OOM: give up this page and the rest */
+			buddy_free(&env->buddy, pfn, 0);
+			gone++;
+		}
+	}
+	if (st != MOS_OK) /* unmap what was remapped before the failure */
+		for (uint64_t va = hva; va < hva + MOS_HPAGE_SIZE; va += MOS_PAGE_SIZE) {
+			uint64_t pfn;
+			if (pt_unmap(&env->pt, va, &pfn, NULL) == MOS_OK) {
+				buddy_free(&env->buddy, pfn, 0);
+				gone++;
+			}
+		}
+	m->pages_unmapped += gone;
+	m->data_frames -= gone;
+	note_tables(m);
+	return st;
+}
+
+/* Split the 2 MiB leaf covering addr if addr falls strictly inside it. */
+static enum mos_status split_at(struct mos *m, uint64_t addr, uint64_t lo, uint64_t hi,
+				bool free_inside)
+{
+	uint64_t pfn;
+	unsigned shift;
+	if (!(addr & (MOS_HPAGE_SIZE - 1)) || addr >= PT_VA_LIMIT ||
+	    pt_lookup(&m->env.pt, addr, &pfn, &shift) != MOS_OK || shift != MOS_HPAGE_SHIFT)
+		return MOS_OK;
+	uint64_t hva = addr & ~(MOS_HPAGE_SIZE - 1);
+	return demote_huge(m, hva, pfn - ((addr - hva) >> MOS_PAGE_SHIFT), lo, hi, free_inside);
+}
+
+/* munmap/discard: split 2 MiB leaves straddling the ends, freeing the inside part. */
+static enum mos_status split_edges(struct mos *m, uint64_t start, uint64_t end)
+{
+	enum mos_status a = split_at(m, start, start, end, true);
+	enum mos_status b = split_at(m, end, start, end, true);
+	return a != MOS_OK ? a : b;
+}
+
 enum mos_status mos_vma_add(struct mos *m, uint64_t start, uint64_t len, uint32_t flags)
 {
 	if (!range_ok(start, len))
@@ -174,17 +374,56 @@ enum mos_status mos_vma_remove(struct mos *m, uint64_t start, uint64_t len)
 	enum mos_status st = vma_remove_range(&m->vmas, start, end);
 	if (st != MOS_OK)
 		return st;
+	st = split_edges(m, start, end);
 	unmap_pages(m, start, end);
 	release_tables(m, start, end);
-	return MOS_OK;
+	return st;
 }
 
 enum mos_status mos_discard(struct mos *m, uint64_t start, uint64_t len)
 {
 	if (!aligned_ok(start, len))
 		return MOS_EINVAL;
+	enum mos_status st = split_edges(m, start, start + len);
 	unmap_pages(m, start, start + len);
-	return MOS_OK;
+	return st;
+}
+
+enum mos_status mos_vma_advise(struct mos *m, uint64_t start, uint64_t len, enum mos_advice advice)
+{
+	if (!range_ok(start, len) || (advice != MOS_ADV_HUGEPAGE && advice != MOS_ADV_NOHUGEPAGE))
+		return MOS_EINVAL;
+	uint64_t end = start + len;
+	if (vma_reserve(&m->vmas, 2) != MOS_OK)
+		return MOS_EHOST;
+	/* A VMA boundary inside a 2 MiB page splits it (Linux vma_adjust_trans_huge). */
+	uint64_t need = 0;
+	for (int e = 0; e < 2; e++) {
+		uint64_t at = e ? end : start;
+		unsigned shift;
+		if ((at & (MOS_HPAGE_SIZE - 1)) && at < PT_VA_LIMIT &&
+		    pt_lookup(&m->env.pt, at, NULL, &shift) == MOS_OK && shift == MOS_HPAGE_SHIFT)
+			need++;
+	}
+	if (need > buddy_free_frames(&m->env.buddy))
+		return MOS_ENOMEM;
+	enum mos_status st = split_at(m, start, 0, 0, false);
+	if (st == MOS_OK)
+		st = split_at(m, end, 0, 0, false);
+	if (st != MOS_OK)
+		return st;
+	vma_split_at(&m->vmas, start); /* room reserved: cannot fail */
+	vma_split_at(&m->vmas, end);
+	uint32_t set = advice == MOS_ADV_HUGEPAGE ? MOS_VMA_HUGEPAGE : MOS_VMA_NOHUGEPAGE;
+	uint32_t clear = advice == MOS_ADV_HUGEPAGE ? MOS_VMA_NOHUGEPAGE : MOS_VMA_HUGEPAGE;
+	uint64_t covered = 0;
+	for (size_t i = vma_lower_bound(&m->vmas, start); i < m->vmas.n && m->vmas.v[i].start < end;
+	     i++) {
+		struct mos_vma *v = &m->vmas.v[i];
+		v->flags = (v->flags & ~clear) | set;
+		covered += v->end - v->start; /* the splits keep every VMA inside [start, end) */
+	}
+	return covered == len ? MOS_OK : MOS_ENOVMA;
 }
 
 /*
@@ -241,8 +480,33 @@ enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint
 		    overlaps(new, new_end, old_end, v.end))
 			return MOS_EEXIST;
 
-	/* Plan: leaves must move whole and stay aligned; count the tables needed. */
 	uint64_t keep = old_len < new_len ? old_len : new_len;
+
+	/* Reservations cannot follow pages to another offset: demote them. */
+	if (m->policy->before_move) {
+		m->policy->before_move(m->policy_state, &m->env, old, old_end);
+		m->policy->before_move(m->policy_state, &m->env, new, new_end);
+	}
+	/* 2 MiB leaves cut by old, old+keep or old_end, or landing misaligned: split. */
+	enum mos_status sst = MOS_OK;
+	if (sst == MOS_OK)
+		sst = split_at(m, old, 0, 0, false);
+	if (sst == MOS_OK)
+		sst = split_at(m, old + keep, 0, 0, false);
+	if (sst == MOS_OK)
+		sst = split_at(m, old_end, 0, 0, false);
+	if (sst == MOS_OK && ((new - old) & (MOS_HPAGE_SIZE - 1))) {
+		struct pt_leaf hl;
+		for (uint64_t cur = old; sst == MOS_OK && pt_next_leaf(&m->env.pt, cur, old + keep, &hl);) {
+			if (hl.page_shift == MOS_HPAGE_SHIFT)
+				sst = demote_huge(m, hl.vaddr, hl.pfn, 0, 0, false);
+			cur = hl.vaddr + (1ull << hl.page_shift);
+		}
+	}
+	if (sst != MOS_OK)
+		return sst;
+
+	/* Plan: leaves must move whole and stay aligned; count the tables needed. */
 	struct pt_need nd;
 	pt_need_init(&nd);
 	struct pt_leaf lf;
@@ -284,6 +548,7 @@ enum mos_status mos_fault(struct mos *m, uint64_t vaddr, bool is_write,
 		return MOS_ENOVMA;
 	uint64_t pfn;
 	unsigned shift;
+	memset(out, 0, sizeof(*out));
 	if (pt_lookup(&m->env.pt, vaddr, &pfn, &shift) == MOS_OK) {
 		/* MimicOS has the page; the host lost it: populate just this page. */
 		out->start = vaddr & ~(MOS_PAGE_SIZE - 1);
@@ -295,19 +560,89 @@ enum mos_status mos_fault(struct mos *m, uint64_t vaddr, bool is_write,
 		return MOS_OK;
 	}
 	const struct mos_vma vma = m->vmas.v[i];
+	m->env.extra_mapped = 0;
 	enum mos_status st = m->policy->fault(m->policy_state, &m->env, &vma, vaddr, is_write, out);
 	note_tables(m);
 	if (st == MOS_ENOMEM)
 		m->oom_events++;
 	if (st != MOS_OK)
 		return st;
-	uint64_t pages = out->len >> MOS_PAGE_SHIFT;
 	m->faults++;
-	m->pages_mapped += pages;
-	m->data_frames += pages;
-	if (m->data_frames > m->data_frames_peak)
-		m->data_frames_peak = m->data_frames;
+	note_mapped(m, ((out->map_len ? out->map_len : out->len) >> MOS_PAGE_SHIFT) +
+			       m->env.extra_mapped);
 	return MOS_OK;
+}
+
+size_t mos_scan(struct mos *m, uint64_t max_pages, struct mos_range *out, size_t max_out)
+{
+	if (!m->policy->scan_region || max_out == 0)
+		return 0;
+	const struct vma_set *s = &m->vmas;
+	uint64_t cur = m->scan_cursor, budget = max_pages;
+	size_t n = 0;
+	bool wrapped = false;
+	while (budget > 0 && n < max_out) {
+		size_t i = vma_lower_bound(s, cur);
+		if (i == s->n) { /* past the last VMA: wrap once per call */
+			if (wrapped || s->n == 0)
+				break;
+			wrapped = true;
+			cur = 0;
+			continue;
+		}
+		const struct mos_vma v = s->v[i];
+		if (cur < v.start)
+			cur = v.start;
+		uint64_t region = (cur + MOS_HPAGE_SIZE - 1) & ~(MOS_HPAGE_SIZE - 1);
+		struct pt_leaf lf;
+		if (region >= v.end || !pt_next_leaf(&m->env.pt, region, v.end, &lf)) {
+			cur = v.end;
+			continue;
+		}
+		region = lf.vaddr & ~(MOS_HPAGE_SIZE - 1);
+		if (region + MOS_HPAGE_SIZE > v.end) {
+			cur = v.end;
+			continue;
+		}
+		cur = region + MOS_HPAGE_SIZE;
+		if (lf.page_shift != MOS_PAGE_SHIFT)
+			continue; /* already huge: free to skip */
+		budget = budget > MOS_HPAGE_PAGES ? budget - MOS_HPAGE_PAGES : 0;
+		m->env.ctr.scan_pages += MOS_HPAGE_PAGES;
+		m->env.extra_mapped = 0;
+		if (m->policy->scan_region(m->policy_state, &m->env, &v, region)) {
+			note_mapped(m, m->env.extra_mapped);
+			out[n].start = region;
+			out[n].len = MOS_HPAGE_SIZE;
+			n++;
+		}
+		note_tables(m);
+	}
+	m->scan_cursor = cur;
+	return n;
+}
+
+size_t mos_phys_ranges(const struct mos *m, uint64_t start, uint64_t end,
+		       struct mos_phys_range *out, size_t max_out)
+{
+	size_t n = 0;
+	struct mos_phys_range cur = { 0, 0, 0 };
+	struct pt_leaf lf;
+	for (uint64_t va = start; pt_next_leaf(&m->env.pt, va, end, &lf);) {
+		uint64_t size = 1ull << lf.page_shift;
+		va = lf.vaddr + size;
+		if (cur.len && lf.vaddr == cur.vaddr + cur.len &&
+		    lf.pfn == cur.pfn + (cur.len >> MOS_PAGE_SHIFT)) {
+			cur.len += size;
+			continue;
+		}
+		if (cur.len && n++ < max_out)
+			out[n - 1] = cur;
+		cur = (struct mos_phys_range){ lf.vaddr, lf.pfn, size };
+	}
+	if (cur.len && n++ < max_out)
+		out[n - 1] = cur;
+	return n;
 }
 
 enum mos_status mos_translate(const struct mos *m, uint64_t vaddr, uint64_t *pfn,
@@ -356,8 +691,31 @@ void mos_get_stats(const struct mos *m, struct mos_stats *out)
 	out->pages_unmapped = m->pages_unmapped;
 	out->oom_events = m->oom_events;
 	out->vmas = m->vmas.n;
-	for (unsigned k = 0; k < MOS_NR_ORDERS; k++)
+	for (unsigned k = 0; k < MOS_NR_ORDERS; k++) {
 		out->free_blocks[k] = buddy_free_blocks(&m->env.buddy, k);
+		uint64_t fr = out->frames_free;
+		out->unusable_index[k] =
+			fr ? (double)unusable_frames(&m->env.buddy, k) / (double)fr : 1.0;
+	}
+	const struct mos_counters *c = &m->env.ctr;
+	out->frames_pinned = m->frames_pinned;
+	out->frames_reserved =
+		m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0;
+	out->reservations = m->policy->reservations ? m->policy->reservations(m->policy_state) : 0;
+	out->huge_pages = c->huge_pages;
+	out->thp_fault_alloc = c->thp_fault_alloc;
+	out->thp_fault_fallback = c->thp_fault_fallback;
+	out->thp_split = c->thp_split;
+	out->reservations_made = c->reservations_made;
+	out->reservation_fallback = c->reservation_fallback;
+	out->promotions = c->promotions;
+	out->demotions = c->demotions;
+	out->demoted_frames = c->demoted_frames;
+	out->collapses = c->collapses;
+	out->scan_pages = c->scan_pages;
+	out->eager_faults = c->eager_faults;
+	out->eager_fallbacks = c->eager_fallbacks;
+	out->eager_blocks = c->eager_blocks;
 }
 
 const char *mos_policy_name(const struct mos *m)
@@ -369,7 +727,7 @@ const char *mos_policy_name(const struct mos *m)
 struct own_check {
 	const struct mos *m;
 	uint8_t *seen; /* one bit per frame: owned by a table page or a leaf */
-	uint64_t tables, data_frames;
+	uint64_t tables, data_frames, huge;
 	char *why;
 	size_t why_len;
 };
@@ -403,6 +761,23 @@ static bool own_visit(void *ctx, bool is_table, uint64_t vaddr, uint64_t pfn, un
 	const struct mos_vma *v = mos_vma_find(c->m, vaddr);
 	if (!v || vaddr + size > v->end)
 		return mos_why(c->why, c->why_len, "mapping outside every VMA at vaddr", vaddr);
+	const struct buddy *b = &c->m->env.buddy;
+	uint64_t head = 0;
+	unsigned order = 0;
+	bool own_block = pfn < b->nframes && buddy_block_of(b, pfn, &head, &order) == BUDDY_ALLOC &&
+			 head == pfn && order == page_shift - MOS_PAGE_SHIFT;
+	if (page_shift == MOS_HPAGE_SHIFT) {
+		c->huge++;
+		if (!own_block)
+			return mos_why(c->why, c->why_len, "2 MiB leaf is not one order-9 block, pfn", pfn);
+	} else if (page_shift == MOS_PAGE_SHIFT && !own_block) {
+		const struct mos_policy *p = c->m->policy;
+		if (!p->owns_subpage ||
+		    !p->owns_subpage(c->m->policy_state, &c->m->env, vaddr, pfn))
+			return mos_why(c->why, c->why_len,
+				       "4 KiB leaf is neither an order-0 block nor a reserved subpage, pfn",
+				       pfn);
+	}
 	for (uint64_t f = 0; f < size >> MOS_PAGE_SHIFT; f++)
 		if (!own_frame(c, pfn + f, "mapped frame beyond memory, pfn"))
 			return false;
@@ -430,13 +805,22 @@ bool mos_check(const struct mos *m, char *why, size_t why_len)
 	if (!ok)
 		return false;
 
-	/* Every allocated frame is a table page or mapped data (baseline holds no others). */
+	/* Every allocated frame is a table page, mapped data, reserved or pinned. */
 	if (c.data_frames != m->data_frames)
 		return mos_why(why, why_len, "data_frames counter differs from the mapped frames:",
 			       c.data_frames);
-	if (nframes - buddy_free_frames(&m->env.buddy) != c.tables + c.data_frames)
-		return mos_why(why, why_len, "allocated frames not owned by tables or mappings:",
-			       nframes - buddy_free_frames(&m->env.buddy) - c.tables - c.data_frames);
+	if (c.huge != m->env.ctr.huge_pages)
+		return mos_why(why, why_len, "huge_pages counter differs from the 2 MiB leaves:", c.huge);
+	uint64_t reserved =
+		m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0;
+	if (nframes - buddy_free_frames(&m->env.buddy) !=
+	    c.tables + c.data_frames + reserved + m->frames_pinned)
+		return mos_why(why, why_len,
+			       "allocated frames not owned by tables, mappings, reservations or pins:",
+			       nframes - buddy_free_frames(&m->env.buddy) - c.tables - c.data_frames -
+				       reserved - m->frames_pinned);
+	if (m->policy->check && !m->policy->check(m->policy_state, &m->env, why, why_len))
+		return false;
 	if (m->data_frames_peak < m->data_frames || m->pt_pages_peak < c.tables)
 		return mos_why(why, why_len, "a peak counter is below its current value", 0);
 	return true;

@@ -194,6 +194,22 @@ enum mos_status pt_lookup(const struct pt *pt, uint64_t vaddr, uint64_t *pfn,
 	return MOS_OK;
 }
 
+int pt_table_used(const struct pt *pt, uint64_t vaddr, unsigned level)
+{
+	if (vaddr >= PT_VA_LIMIT || level > PT_LEVEL_PML4)
+		return -1;
+	const struct pt_node *n = pt->root;
+	for (unsigned l = PT_LEVEL_PML4; l > level; l--) {
+		uint64_t e = n->pte[pt_index(vaddr, l)];
+		if (!(e & PTE_P))
+			return 0;
+		if (pte_is_leaf(e, l))
+			return -1;
+		n = n->child[pt_index(vaddr, l)];
+	}
+	return n->used;
+}
+
 unsigned pt_walk_path(const struct pt *pt, uint64_t vaddr, uint64_t paddr[MOS_PT_LEVELS])
 {
 	if (vaddr >= PT_VA_LIMIT)

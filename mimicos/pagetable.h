@@ -153,6 +153,14 @@ struct pt_need {
 void pt_need_init(struct pt_need *nd);
 void pt_need_add(const struct pt *pt, struct pt_need *nd, uint64_t vaddr, unsigned page_shift);
 
+/*
+ * Present entries of the level-`level` table (PT_LEVEL_*) that covers vaddr:
+ * 0 when that table does not exist, -1 when a leaf at a higher level covers
+ * vaddr (or vaddr >= PT_VA_LIMIT). For level PT_LEVEL_PT this is the number
+ * of 4 KiB leaves in vaddr's 2 MiB region. Cost O(levels).
+ */
+int pt_table_used(const struct pt *pt, uint64_t vaddr, unsigned level);
+
 /* Table pages now, including the PML4. */
 static inline uint64_t pt_tables(const struct pt *pt)
 {

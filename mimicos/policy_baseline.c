@@ -16,8 +16,7 @@ static enum mos_status baseline_init(struct mos_env *env, void **state)
 	return MOS_OK;
 }
 
-/* Frames needed to map the 4 KiB pages of [lo, hi): data plus page tables. */
-static uint64_t frames_needed(const struct mos_env *env, uint64_t lo, uint64_t hi)
+uint64_t mos_frames_needed(const struct mos_env *env, uint64_t lo, uint64_t hi)
 {
 	struct pt_need nd;
 	pt_need_init(&nd);
@@ -27,16 +26,16 @@ static uint64_t frames_needed(const struct mos_env *env, uint64_t lo, uint64_t h
 	return ((hi - lo) >> MOS_PAGE_SHIFT) + nd.tables;
 }
 
-static enum mos_status baseline_fault(void *state, struct mos_env *env, const struct mos_vma *vma,
-				      uint64_t vaddr, bool is_write, struct mos_fault_result *out)
+enum mos_status mos_fault_4k(struct mos_env *env, uint64_t clip_lo, uint64_t clip_hi,
+			     uint64_t vaddr, struct mos_fault_result *out)
 {
 	uint64_t page = vaddr & ~(MOS_PAGE_SIZE - 1);
 	uint64_t window = (uint64_t)env->fault_around_pages << MOS_PAGE_SHIFT;
 	uint64_t wlo = page & ~(window - 1), whi = wlo + window;
-	if (wlo < vma->start)
-		wlo = vma->start;
-	if (whi > vma->end)
-		whi = vma->end;
+	if (wlo < clip_lo)
+		wlo = clip_lo;
+	if (whi > clip_hi)
+		whi = clip_hi;
 
 	/* The run of unmapped pages around the faulting page. */
 	uint64_t lo = page, hi = page + MOS_PAGE_SIZE;
@@ -46,10 +45,10 @@ static enum mos_status baseline_fault(void *state, struct mos_env *env, const st
 		hi += MOS_PAGE_SIZE;
 
 	uint64_t avail = buddy_free_frames(&env->buddy);
-	if (frames_needed(env, lo, hi) > avail) {
+	if (mos_frames_needed(env, lo, hi) > avail) {
 		lo = page;
 		hi = page + MOS_PAGE_SIZE;
-		if (frames_needed(env, lo, hi) > avail)
+		if (mos_frames_needed(env, lo, hi) > avail)
 			return MOS_ENOMEM;
 	}
 
@@ -81,11 +80,22 @@ static enum mos_status baseline_fault(void *state, struct mos_env *env, const st
 	return MOS_OK;
 }
 
+static enum mos_status baseline_fault(void *state, struct mos_env *env, const struct mos_vma *vma,
+				      uint64_t vaddr, bool is_write, struct mos_fault_result *out)
+{
+	return mos_fault_4k(env, vma->start, vma->end, vaddr, out);
+}
+
+void mos_free_leaf(struct mos_env *env, const struct pt_leaf *leaf)
+{
+	if (leaf->page_shift > MOS_PAGE_SHIFT)
+		env->ctr.huge_pages--;
+	buddy_free(&env->buddy, leaf->pfn, leaf->page_shift - MOS_PAGE_SHIFT);
+}
+
 static void free_leaf(void *ctx, const struct pt_leaf *leaf)
 {
-	struct mos_env *env = ctx;
-	/* Baseline maps 4 KiB pages only, each an order-0 block. */
-	buddy_free(&env->buddy, leaf->pfn, leaf->page_shift - MOS_PAGE_SHIFT);
+	mos_free_leaf(ctx, leaf);
 }
 
 static uint64_t baseline_free_range(void *state, struct mos_env *env, uint64_t start, uint64_t end)
@@ -100,3 +110,9 @@ const struct mos_policy mos_policy_baseline = {
 	.free_range = baseline_free_range,
 	.fini = NULL,
 };
+
+/* free_range of every policy whose leaves follow the ownership rule alone. */
+uint64_t mos_free_range_simple(void *state, struct mos_env *env, uint64_t start, uint64_t end)
+{
+	return pt_unmap_range(&env->pt, start, end, free_leaf, env);
+}

@@ -107,6 +107,20 @@ enum mos_status vma_remove_range(struct vma_set *s, uint64_t start, uint64_t end
 	return MOS_OK;
 }
 
+enum mos_status vma_split_at(struct vma_set *s, uint64_t addr)
+{
+	size_t i = vma_find(s, addr);
+	if (i == SIZE_MAX || s->v[i].start == addr)
+		return MOS_OK;
+	if (vma_reserve(s, 1) != MOS_OK)
+		return MOS_EHOST;
+	memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof(*s->v));
+	s->n++;
+	s->v[i].end = addr;
+	s->v[i + 1].start = addr;
+	return MOS_OK;
+}
+
 bool vma_check(const struct vma_set *s, char *why, size_t why_len)
 {
 	if (s->n > s->cap)

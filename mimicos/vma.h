@@ -51,6 +51,13 @@ enum mos_status vma_insert(struct vma_set *s, uint64_t start, uint64_t end, uint
 enum mos_status vma_remove_range(struct vma_set *s, uint64_t start, uint64_t end);
 
 /*
+ * Split the VMA containing addr into [start, addr) and [addr, end), both
+ * keeping its flags, when addr lies strictly inside it (otherwise nothing to
+ * do). MOS_EHOST if the array cannot grow (reserve first to make it safe).
+ */
+enum mos_status vma_split_at(struct vma_set *s, uint64_t addr);
+
+/*
  * Verify order, alignment, non-emptiness and non-overlap. Returns true when
  * consistent, else false with a description in why.
  */

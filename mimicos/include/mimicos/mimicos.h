@@ -53,17 +53,84 @@ struct mos_allocator {
 	void *ctx;
 };
 
-/* Configuration of one emulated machine. */
+/*
+ * Transparent huge page mode of the "thp" policy, as Linux's
+ * /sys/kernel/mm/transparent_hugepage/enabled (Documentation/admin-guide/mm/
+ * transhuge.rst): never, always, or madvise (only in VMAs advised with
+ * MADV_HUGEPAGE). A VMA advised MADV_NOHUGEPAGE never gets a huge page.
+ */
+enum mos_thp_mode {
+	MOS_THP_NEVER = 0,
+	MOS_THP_ALWAYS = 1,
+	MOS_THP_MADVISE = 2,
+};
+
+/*
+ * Configuration of one emulated machine. Every field after fault_around_pages
+ * was added later: zero means the behaviour from before it existed.
+ */
 struct mos_config {
 	uint64_t mem_bytes;   /* emulated physical memory, bytes; multiple of 4 KiB */
-	const char *policy;   /* allocation policy name: "baseline" */
+	const char *policy;   /* allocation policy name: see mos_policy_builtin() */
 	uint32_t fault_around_pages; /* pages populated per fault, power of two, >= 1 */
+
+	/* policy "thp" (and its mos_scan collapse): Linux THP mode; 0 = never. */
+	enum mos_thp_mode thp_mode;
+	/*
+	 * 0..1. reservethp: a reservation is promoted to one 2 MiB page as soon as
+	 * its populated fraction (populated subpages / 512) exceeds this value
+	 * (strictly: promotion at populated > threshold * 512; 0 promotes on the
+	 * first fault, 1 never promotes on faults). thp and reservethp mos_scan:
+	 * a 4 KiB-mapped 2 MiB region is collapsed when its mapped fraction
+	 * exceeds it (Linux khugepaged's max_ptes_none = 511 - floor(t * 512);
+	 * 0 = Linux's default max_ptes_none 511).
+	 */
+	double promotion_threshold;
+	/*
+	 * 0..1: external fragmentation injected at mos_create, defined as Linux's
+	 * unusable free space index for order 9 (2 MiB, see mos_stats.
+	 * unusable_index): the fraction of free frames that lie outside free
+	 * buddy blocks of order >= 9. MimicOS pins frames (seeded RNG; the same
+	 * seed and size give the same state) until the index is within 0.01 of
+	 * this value: 0 = nothing injected, 1 = no free 2 MiB block is left.
+	 * Pinned frames are never freed (mos_stats.frames_pinned). Precision
+	 * limit: near 1 the index moves in steps of one usable 2 MiB block, i.e.
+	 * 512 / free frames, so 0.01 holds for memories of >= 200 MiB; smaller
+	 * ones get the nearest reachable value. The index cannot go below what
+	 * the page-table root already causes (511 / free frames).
+	 * Virtuoso's target_fragmentation is inverted (1.0 = none, 0.0 = fully
+	 * fragmented): use fragmentation = 1 - target_fragmentation; the two agree
+	 * at the ends, in between Virtuoso's fragmenter uses its own measure.
+	 */
+	double fragmentation;
+	uint64_t seed; /* RNG seed of the fragmentation injection (any value) */
+	/*
+	 * eagerpaging: largest range allocated by one eager fault, bytes, a power
+	 * of two >= 4 KiB (the aligned window of this size around the fault,
+	 * clipped to the VMA); 0 = the whole VMA (RMM).
+	 */
+	uint64_t eager_max_bytes;
+	/*
+	 * eagerpaging: largest range the runtime is asked to populate per eager
+	 * fault (mos_fault_result.start/len), a power of two >= 4 KiB: the aligned
+	 * window around the fault, clipped to the mapped range; 0 = populate all
+	 * that was mapped. The rest is mapped (map_start/map_len) but not populated.
+	 */
+	uint64_t eager_populate_bytes;
 };
 
 /* VMA flags. */
 enum {
 	MOS_VMA_HEAP = 1u << 0, /* the reserved malloc heap */
 	MOS_VMA_MMAP = 1u << 1, /* an anonymous mmap of the program */
+	MOS_VMA_HUGEPAGE = 1u << 2,   /* madvise(MADV_HUGEPAGE): Linux VM_HUGEPAGE */
+	MOS_VMA_NOHUGEPAGE = 1u << 3, /* madvise(MADV_NOHUGEPAGE): Linux VM_NOHUGEPAGE */
+};
+
+/* Advice for mos_vma_advise (same numbers as Linux's MADV_*). */
+enum mos_advice {
+	MOS_ADV_HUGEPAGE = 14,   /* MADV_HUGEPAGE */
+	MOS_ADV_NOHUGEPAGE = 15, /* MADV_NOHUGEPAGE */
 };
 
 /* One VMA as stored by MimicOS: [start, end), page aligned. */
@@ -77,6 +144,19 @@ struct mos_vma {
  * What the runtime must do to resolve one fault: populate [start, start+len)
  * on the host (all pages there are newly mapped by MimicOS and missing on the
  * host) and wake the faulting thread.
+ *
+ * Later additions (all zero for baseline faults and refaults):
+ * - page_shift 21 with len 2 MiB: a 2 MiB emulated page (thp) — one
+ *   populate of 512 pages; the runtime may try MADV_COLLAPSE on it.
+ * - promoted_len != 0 (reservethp): this fault promoted the 2 MiB region
+ *   [promoted_start, +promoted_len) to one 2 MiB page, so MimicOS now maps
+ *   all 512 subpages. The runtime must populate every page of that region
+ *   still missing on the host (some are present: skip/EEXIST them), then may
+ *   try MADV_COLLAPSE. [start, start+len) is still the fault's own pages.
+ * - map_len != 0 (eagerpaging): MimicOS mapped [map_start, map_start+map_len),
+ *   which contains and may exceed [start, start+len); the pages outside the
+ *   populate range are mapped in MimicOS but not on the host: they fault
+ *   later and mos_translate already succeeds for them (populate 1 page).
  */
 struct mos_fault_result {
 	uint64_t start;      /* page-aligned first byte to populate */
@@ -84,6 +164,23 @@ struct mos_fault_result {
 	uint64_t pfn;        /* PFN backing the faulting page */
 	uint32_t page_shift; /* emulated page size of the mapping: 12, 21 or 30 */
 	bool refault;        /* MimicOS had the page mapped but the host lost it */
+	uint64_t map_start;      /* newly mapped range (eagerpaging), else 0 */
+	uint64_t map_len;        /* bytes, 0 = same as [start, start+len) */
+	uint64_t promoted_start; /* 2 MiB region promoted by this fault */
+	uint64_t promoted_len;   /* 0 = none, else 2 MiB */
+};
+
+/* A virtual range, e.g. a 2 MiB region promoted by mos_scan. */
+struct mos_range {
+	uint64_t start; /* bytes */
+	uint64_t len;   /* bytes */
+};
+
+/* A physically contiguous run of mappings: [vaddr, vaddr+len) -> pfn.. */
+struct mos_phys_range {
+	uint64_t vaddr; /* first byte, page aligned */
+	uint64_t pfn;   /* first frame */
+	uint64_t len;   /* bytes, multiple of 4 KiB */
 };
 
 /* Counters of one emulated machine (all emulated, nothing measured). */
@@ -101,6 +198,31 @@ struct mos_stats {
 	uint64_t oom_events;       /* faults refused with MOS_ENOMEM */
 	uint64_t vmas;             /* VMAs now */
 	uint64_t free_blocks[MOS_NR_ORDERS]; /* free buddy blocks per order */
+
+	/* Added with the huge-page policies (zero under baseline). */
+	uint64_t frames_pinned;      /* frames pinned by fragmentation injection */
+	uint64_t frames_reserved;    /* reservethp: reserved frames not mapped yet */
+	uint64_t huge_pages;         /* 2 MiB leaves mapped now */
+	uint64_t thp_fault_alloc;    /* faults mapped as one 2 MiB page (Linux thp_fault_alloc) */
+	uint64_t thp_fault_fallback; /* huge page allowed but no order-9 block (Linux thp_fault_fallback) */
+	uint64_t thp_split;          /* 2 MiB leaves demoted to 512 4 KiB PTEs (Linux thp_split_pmd) */
+	uint64_t reservations;       /* reservethp: reservations now */
+	uint64_t reservations_made;  /* reservethp: cumulative */
+	uint64_t reservation_fallback; /* reservethp: no order-9 block, 4 KiB page instead */
+	uint64_t promotions;         /* reservethp: promotions at fault time */
+	uint64_t demotions;          /* reservethp: reservations demoted under memory pressure */
+	uint64_t demoted_frames;     /* reservethp: unused subpages returned by demotions */
+	uint64_t collapses;          /* mos_scan: regions made one 2 MiB page (incl. promotions) */
+	uint64_t scan_pages;         /* mos_scan: pages scanned (512 per region examined) */
+	uint64_t eager_faults;       /* eagerpaging: faults that mapped a range eagerly */
+	uint64_t eager_fallbacks;    /* eagerpaging: too little memory, 4 KiB demand fault */
+	uint64_t eager_blocks;       /* eagerpaging: buddy blocks allocated, cumulative */
+	/*
+	 * Linux's unusable free space index per order (debugfs extfrag/
+	 * unusable_index, mm/vmstat.c unusable_free_index): (free frames - free
+	 * frames in blocks of order >= k) / free frames; 1 when nothing is free.
+	 */
+	double unusable_index[MOS_NR_ORDERS];
 };
 
 struct mos;
@@ -110,8 +232,11 @@ struct mos;
  * a buddy allocator, an empty page table (its PML4 page already allocated),
  * no VMAs, and the named policy. Returns NULL and sets *st on failure:
  * MOS_EINVAL for a size that is zero, not a multiple of 4 KiB or above 2^44
- * bytes, an unknown policy or a fault_around_pages that is not a power of two;
- * MOS_EHOST when the allocator fails.
+ * bytes, an unknown policy or a fault_around_pages that is not a power of two,
+ * a thp_mode out of range, promotion_threshold or fragmentation outside 0..1
+ * (or NaN), eager_max_bytes / eager_populate_bytes not 0 or a power of two
+ * >= 4 KiB; MOS_EHOST when the allocator fails. With fragmentation > 0 the
+ * frames are pinned here (see struct mos_config).
  */
 struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator *alloc,
 		       enum mos_status *st);
@@ -130,7 +255,12 @@ enum mos_status mos_vma_add(struct mos *m, uint64_t start, uint64_t len, uint32_
  * munmap: stop managing [start, start+len). Parts of VMAs inside the range
  * are removed (a VMA may be split in two), every page mapped there is
  * unmapped, its frames freed, and page-table pages left empty are freed.
- * Parts of the range outside any VMA are ignored. MOS_EINVAL if unaligned.
+ * A 2 MiB page only partly inside the range is split first (demoted to 512
+ * 4 KiB PTEs on the same frames, as Linux's split_huge_pmd); its subpages
+ * inside the range are freed, the others stay mapped.
+ * Parts of the range outside any VMA are ignored. MOS_EINVAL if unaligned;
+ * MOS_EHOST if host memory for a split fails (then the whole 2 MiB page is
+ * unmapped and freed).
  */
 enum mos_status mos_vma_remove(struct mos *m, uint64_t start, uint64_t len);
 
@@ -138,9 +268,13 @@ enum mos_status mos_vma_remove(struct mos *m, uint64_t start, uint64_t len);
  * mremap: the kernel moved/resized [old, old+old_len) to [new, new+new_len).
  * Mappings of the first min(old_len, new_len) bytes move to the new address
  * with their frames; mappings beyond new_len are unmapped and freed; the VMA
- * follows. MOS_ENOVMA if old is not inside a VMA, MOS_EEXIST if the new range
- * overlaps another VMA, MOS_ENOMEM if page-table pages for the new address
- * cannot be allocated (nothing is changed then).
+ * follows. 2 MiB pages that straddle the range ends or the min(old_len,
+ * new_len) cut, or would land misaligned at the new address, are split into
+ * 4 KiB PTEs first (each split needs one frame for a page table);
+ * reservations overlapping the old range are demoted (reservethp). MOS_ENOVMA
+ * if old is not inside a VMA, MOS_EEXIST if the new range overlaps another
+ * VMA, MOS_ENOMEM if page-table pages for the splits or the new address
+ * cannot be allocated (nothing is moved then; splits already done stay).
  */
 enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint64_t new,
 			     uint64_t new_len);
@@ -148,7 +282,8 @@ enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint
 /*
  * madvise(MADV_DONTNEED): unmap every page in [start, start+len) and free
  * its frames; the VMAs stay (the next touch faults again). Page-table pages
- * stay allocated, as in Linux. MOS_EINVAL if unaligned.
+ * stay allocated, as in Linux. A 2 MiB page partly inside the range is split
+ * first, as for mos_vma_remove. MOS_EINVAL if unaligned, MOS_EHOST as there.
  */
 enum mos_status mos_discard(struct mos *m, uint64_t start, uint64_t len);
 
@@ -157,7 +292,8 @@ enum mos_status mos_discard(struct mos *m, uint64_t start, uint64_t len);
  * missing: let the policy allocate frames and map them. On MOS_OK *out says
  * which host range to populate. Errors: MOS_ENOVMA (vaddr outside every VMA:
  * the runtime wakes the thread, which then gets the kernel's SIGSEGV),
- * MOS_ENOMEM (emulated OOM; nothing was changed).
+ * MOS_ENOMEM (emulated OOM; nothing was mapped — reservethp may have demoted
+ * reservations trying to make room).
  */
 enum mos_status mos_fault(struct mos *m, uint64_t vaddr, bool is_write,
 			  struct mos_fault_result *out);
@@ -176,6 +312,46 @@ enum mos_status mos_translate(const struct mos *m, uint64_t vaddr, uint64_t *pfn
  */
 unsigned mos_walk_path(const struct mos *m, uint64_t vaddr, uint64_t pte_paddr[MOS_PT_LEVELS]);
 
+/*
+ * madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE) on [start, start+len): sets
+ * MOS_VMA_HUGEPAGE (and clears MOS_VMA_NOHUGEPAGE) or the reverse on every
+ * VMA part in the range, splitting VMAs at start and start+len as needed, as
+ * Linux's madvise_vma_behavior/hugepage_madvise. Existing mappings are not
+ * changed, except that a 2 MiB page cut by a new VMA boundary is split into
+ * 4 KiB PTEs (one page-table frame each). Errors: MOS_EINVAL (unaligned,
+ * empty, unknown advice), MOS_EHOST (VMA array cannot grow; nothing changed),
+ * MOS_ENOMEM (no frame for such a split; nothing changed), MOS_ENOVMA when part of the range
+ * is outside every VMA (the VMAs inside are still advised, as Linux's ENOMEM).
+ */
+enum mos_status mos_vma_advise(struct mos *m, uint64_t start, uint64_t len, enum mos_advice advice);
+
+/*
+ * khugepaged-like asynchronous promotion scan (policies thp and reservethp;
+ * other policies return 0 at once). Continues from where the previous call
+ * stopped, over the 2 MiB regions lying entirely inside VMAs where huge pages
+ * are allowed, examining those with 4 KiB mappings (each costs 512 pages of
+ * the max_pages budget, as khugepaged's pages_to_scan, so at least one region
+ * is examined when max_pages > 0; empty stretches and 2 MiB pages are skipped
+ * for free; at most one pass over all VMAs per call). A 4 KiB-mapped region whose mapped fraction exceeds
+ * promotion_threshold becomes one 2 MiB page: a reservation in place, other
+ * regions by collapsing into a fresh order-9 block (their old frames are
+ * freed). Each such region is written to out (up to max_out; the scan stops
+ * when out is full): the runtime must populate its pages missing on the host
+ * and may try MADV_COLLAPSE. Returns the number written. Deterministic; cost
+ * O(regions examined * 512).
+ */
+size_t mos_scan(struct mos *m, uint64_t max_pages, struct mos_range *out, size_t max_out);
+
+/*
+ * Physically contiguous runs of the mappings in [start, end) (e.g. one VMA),
+ * in address order: consecutive leaves are merged while both vaddr and PFN
+ * continue. Writes the first max_out runs to out (out may be NULL when
+ * max_out is 0) and returns the total number of runs. With eagerpaging this
+ * is the RMM range list of the VMA. Cost O(leaves in the range).
+ */
+size_t mos_phys_ranges(const struct mos *m, uint64_t start, uint64_t end,
+		       struct mos_phys_range *out, size_t max_out);
+
 /* The VMA containing vaddr, or NULL. The pointer is valid until the next change. */
 const struct mos_vma *mos_vma_find(const struct mos *m, uint64_t vaddr);
 
@@ -186,7 +362,7 @@ const struct mos_vma *mos_vma_at(const struct mos *m, size_t i);
 /* Snapshot of the counters. */
 void mos_get_stats(const struct mos *m, struct mos_stats *out);
 
-/* Name of the policy in force ("baseline"). */
+/* Name of the policy in force ("baseline", "thp", "reservethp", "eagerpaging"). */
 const char *mos_policy_name(const struct mos *m);
 
 /*
@@ -197,7 +373,9 @@ const char *mos_policy_builtin(size_t i);
 
 /*
  * Check every internal invariant (buddy free lists, frame ownership, page
- * table accounting). Returns true when consistent; otherwise false with a
+ * table accounting; every allocated frame is a table page, mapped data, a
+ * reserved subpage of a reservation or a pinned frame; every 2 MiB leaf is
+ * one order-9 block; the policy's own structures). Returns true when consistent; otherwise false with a
  * description in why. Cost: O(frames + table pages); for tests.
  */
 bool mos_check(const struct mos *m, char *why, size_t why_len);
