@@ -10,6 +10,7 @@
 #ifndef VMEMU_COLLAPSE_H
 #define VMEMU_COLLAPSE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Counters; read under rt.lock. */
@@ -21,9 +22,14 @@ struct collapse_stats {
 	int last_errno;
 };
 
-/* In a fork child: forget the parent's queue and worker (started again on
- * the child's first queued region). */
-void collapse_after_fork(void);
+/*
+ * Set up (at init, and again in a fork child, whose worker did not survive
+ * the fork). With scan, start the worker now: it also runs the MimicOS
+ * promotion scan (mos_scan) every thp.scan_interval_ms over thp.scan_pages
+ * pages, populating and collapsing the regions it promotes. Without, the
+ * worker starts on the first queued region.
+ */
+void collapse_init(bool scan);
 
 /*
  * Queue the 2 MiB-aligned region at start for collapse; the first call

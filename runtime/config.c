@@ -38,17 +38,20 @@ static const char *const host_backings[] = { "none", "collapse", NULL };
 
 static const struct key keys[] = {
 	{ "memory", "size", K_SIZE, F(memory_size), 1 << 20, 16 * TiB, NULL, NULL, NULL },
-	{ "memory", "fragmentation", K_DOUBLE, F(memory_fragmentation), 0, 1, NULL, "0",
-	  "fragmentation injection is not implemented yet (issue 3)" },
+	{ "memory", "fragmentation", K_DOUBLE, F(memory_fragmentation), 0, 1, NULL, NULL, NULL },
+	{ "memory", "seed", K_UINT, F(memory_seed), 0, 1e19, NULL, NULL, NULL },
 	{ "memory", "nodes", K_UINT, F(memory_nodes), 1, 64, NULL, "1",
 	  "NUMA emulation is not implemented yet (issue 3)" },
 	{ "heap", "reserve", K_SIZE, F(heap_reserve), 1ull << 30, 64 * TiB, NULL, NULL, NULL },
 	{ "heap", "mmap_threshold", K_SIZE, F(heap_mmap_threshold), 4096, 64 * TiB, NULL, NULL, NULL },
 	{ "mimicos", "policy", K_POLICY, F(policy), 0, 0, NULL, NULL, NULL },
 	{ "mimicos", "fault_around", K_UINT, F(fault_around), 1, 512, NULL, NULL, NULL, .pow2 = true },
-	{ "thp", "mode", K_CHOICE, F(thp_mode), 0, 0, thp_modes, "never",
-	  "THP policies are not implemented yet (issue 3)" },
+	{ "thp", "mode", K_CHOICE, F(thp_mode), 0, 0, thp_modes, NULL, NULL },
 	{ "thp", "promotion_threshold", K_DOUBLE, F(thp_promotion_threshold), 0, 1, NULL, NULL, NULL },
+	{ "thp", "scan_interval_ms", K_UINT, F(thp_scan_interval_ms), 0, 3600000, NULL, NULL, NULL },
+	{ "thp", "scan_pages", K_UINT, F(thp_scan_pages), 512, 1ull << 30, NULL, NULL, NULL },
+	{ "eager", "max", K_SIZE, F(eager_max), 0, 64 * TiB, NULL, NULL, NULL, .pow2 = true },
+	{ "eager", "populate", K_SIZE, F(eager_populate), 0, 64 * TiB, NULL, NULL, NULL, .pow2 = true },
 	{ "thp", "host_backing", K_CHOICE, F(thp_host_backing), 0, 0, host_backings, NULL, NULL },
 	{ "reclaim", "policy", K_CHOICE, F(reclaim_policy), 0, 0, reclaim_policies, "clock",
 	  "reclaim is not implemented yet (issue 4)" },
@@ -80,7 +83,12 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->heap_mmap_threshold = 1ull << 20;
 	strcpy(cfg->policy, "baseline");
 	cfg->fault_around = 1;
-	strcpy(cfg->thp_mode, "never");
+	cfg->thp_mode = 0; /* never */
+	cfg->memory_seed = 1;
+	cfg->thp_scan_interval_ms = 10000; /* khugepaged's scan_sleep_millisecs */
+	cfg->thp_scan_pages = 4096;        /* khugepaged's pages_to_scan */
+	cfg->eager_max = 1ull << 30;
+	cfg->eager_populate = 2ull << 20;
 	cfg->thp_promotion_threshold = 0.5;
 	cfg->thp_host_backing = 1;
 	strcpy(cfg->reclaim_policy, "clock");
@@ -213,6 +221,10 @@ static int apply(struct vm_config *cfg, const struct key *k, const char *value, 
 		}
 		if (u < k->min || u > k->max) {
 			fmt(why, wlen, "size '%s' out of range", value);
+			return -1;
+		}
+		if (k->pow2 && u && ((u & (u - 1)) || u < 4096)) {
+			fmt(why, wlen, "'%s' is not a power of two of at least 4K", value);
 			return -1;
 		}
 		if (!k->off || u == 0) {

@@ -26,7 +26,8 @@ enum vm_fallback { VM_FALLBACK_ABORT = 0, VM_FALLBACK_NATIVE = 1 };
 struct vm_config {
 	/* [memory] */
 	uint64_t memory_size;          /* emulated physical memory, bytes */
-	double memory_fragmentation;   /* 0 only (issue 3) */
+	double memory_fragmentation;   /* 0..1: Linux unusable index at order 9 to inject */
+	uint64_t memory_seed;          /* RNG seed of the fragmentation injection */
 	uint64_t memory_nodes;         /* 1 only (issue 3) */
 	/* [heap] */
 	uint64_t heap_reserve;         /* virtual bytes reserved for the malloc family */
@@ -35,9 +36,14 @@ struct vm_config {
 	char policy[256];              /* allocation policy name */
 	uint64_t fault_around;         /* pages populated per fault (power of two) */
 	/* [thp] */
-	char thp_mode[16];             /* never only (issue 3) */
+	int thp_mode;                  /* enum mos_thp_mode: never, always, madvise */
 	double thp_promotion_threshold;
+	uint64_t thp_scan_interval_ms; /* khugepaged-like promotion scan period; 0 = off */
+	uint64_t thp_scan_pages;       /* pages examined per scan */
 	int thp_host_backing;          /* 1: collapse emulated 2 MiB pages into real THPs */
+	/* [eager] (eagerpaging) */
+	uint64_t eager_max;            /* bytes allocated per eager fault; 0 = whole VMA */
+	uint64_t eager_populate;       /* bytes populated per eager fault; 0 = all mapped */
 	/* [reclaim] [swap] */
 	char reclaim_policy[16];
 	uint64_t swap_size;            /* 0 only (issue 4) */

@@ -119,21 +119,61 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 	bprintf(b, "  pages unmapped        %12llu  (munmap %llu, madvise %llu, mremap %llu calls)\n",
 		(unsigned long long)ms->pages_unmapped, (unsigned long long)s->munmaps,
 		(unsigned long long)s->madvise_discards, (unsigned long long)s->mremaps);
+	uint64_t huge_frames = ms->huge_pages << (MOS_HPAGE_SHIFT - MOS_PAGE_SHIFT);
+	bprintf(b, "  mapped now            %12.1f MiB in 4 KiB pages, %.1f MiB in %llu 2 MiB pages\n",
+		mib((ms->data_frames - huge_frames) * PAGE), mib(huge_frames * PAGE),
+		(unsigned long long)ms->huge_pages);
+	if (ms->thp_fault_alloc || ms->thp_fault_fallback || ms->thp_split)
+		bprintf(b, "  THP faults            %12llu  2 MiB (fallback to 4 KiB %llu; splits %llu)\n",
+			(unsigned long long)ms->thp_fault_alloc,
+			(unsigned long long)ms->thp_fault_fallback, (unsigned long long)ms->thp_split);
+	if (ms->reservations_made)
+		bprintf(b, "  reservations          %12llu  now (%llu made, %llu fallbacks, %llu frames "
+			   "reserved unmapped)\n",
+			(unsigned long long)ms->reservations, (unsigned long long)ms->reservations_made,
+			(unsigned long long)ms->reservation_fallback,
+			(unsigned long long)ms->frames_reserved);
+	if (ms->promotions || ms->demotions || ms->collapses || s->scans)
+		bprintf(b, "  promotions            %12llu  at fault; %llu by scans (%llu scans, %llu pages "
+			   "scanned); demotions %llu (%llu frames returned); %llu pages populated by "
+			   "promotion\n",
+			(unsigned long long)ms->promotions,
+			(unsigned long long)ms->collapses, (unsigned long long)s->scans,
+			(unsigned long long)ms->scan_pages, (unsigned long long)ms->demotions,
+			(unsigned long long)ms->demoted_frames, (unsigned long long)s->pages_promoted_fill);
+	if (ms->eager_faults || ms->eager_fallbacks)
+		bprintf(b, "  eager paging          %12llu  eager faults (%llu buddy blocks, %llu fallbacks); "
+			   "%llu faults on premapped pages\n",
+			(unsigned long long)ms->eager_faults, (unsigned long long)ms->eager_blocks,
+			(unsigned long long)ms->eager_fallbacks, (unsigned long long)s->premapped_faults);
+	if (ms->frames_pinned || rt.cfg.memory_fragmentation > 0) {
+		bprintf(b, "  fragmentation         %12llu  frames pinned at start (target %g)\n",
+			(unsigned long long)ms->frames_pinned, rt.cfg.memory_fragmentation);
+	}
+	bprintf(b, "  unusable index        ");
+	for (unsigned o = 0; o < MOS_NR_ORDERS; o++)
+		bprintf(b, " %u:%.3f", o, ms->unusable_index[o]);
+	bprintf(b, "   (per order, Linux extfrag)\n  free blocks per order ");
+	for (unsigned o = 0; o < MOS_NR_ORDERS; o++)
+		bprintf(b, " %u:%llu", o, (unsigned long long)ms->free_blocks[o]);
+	bprintf(b, "\n");
 	if (rt.collapse.queued || rt.collapse.dropped)
 		bprintf(b, "  host THP backing      %12llu  of %llu emulated 2 MiB pages collapsed "
-			   "(failed %llu%s%s, not queued %llu; measured on the host)\n",
+			   "(failed %llu%s%s, still queued at exit %llu, not queued %llu; measured "
+			   "on the host)\n",
 			(unsigned long long)rt.collapse.collapsed, (unsigned long long)rt.collapse.queued,
 			(unsigned long long)rt.collapse.failed, rt.collapse.failed ? ": " : "",
 			rt.collapse.failed ? strerror(rt.collapse.last_errno) : "",
+			(unsigned long long)(rt.collapse.queued - rt.collapse.collapsed - rt.collapse.failed),
 			(unsigned long long)rt.collapse.dropped);
 	bprintf(b, "  managed VMAs          %12llu  (program mmaps managed: %llu)\n",
 		(unsigned long long)ms->vmas, (unsigned long long)s->mmaps_managed);
-	if (s->dup_faults || s->host_refaults || s->untracked_faults || s->fill_errors ||
+	if (s->dup_faults || s->premapped_faults || s->untracked_faults || s->fill_errors ||
 	    s->mos_errors || s->mmaps_unmanaged || s->mremap_resets)
-		bprintf(b, "  anomalies: duplicate messages %llu, host-lost pages %llu, untracked "
+		bprintf(b, "  anomalies: duplicate messages %llu, faults on premapped pages %llu, untracked "
 			   "faults %llu, fill errors %llu, MimicOS host errors %llu, mmaps left "
 			   "unmanaged %llu, mremap resets %llu\n",
-			(unsigned long long)s->dup_faults, (unsigned long long)s->host_refaults,
+			(unsigned long long)s->dup_faults, (unsigned long long)s->premapped_faults,
 			(unsigned long long)s->untracked_faults, (unsigned long long)s->fill_errors,
 			(unsigned long long)s->mos_errors, (unsigned long long)s->mmaps_unmanaged,
 			(unsigned long long)s->mremap_resets);
@@ -189,7 +229,7 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(f, "bytes_populated",
 				(double)((s->pages_zeropage + s->pages_copied) * PAGE));
 	cJSON_AddNumberToObject(f, "duplicate_messages", (double)s->dup_faults);
-	cJSON_AddNumberToObject(f, "host_lost_pages", (double)s->host_refaults);
+	cJSON_AddNumberToObject(f, "premapped_pages", (double)s->premapped_faults);
 	cJSON_AddNumberToObject(f, "untracked", (double)s->untracked_faults);
 	cJSON_AddNumberToObject(f, "fill_errors", (double)s->fill_errors);
 	cJSON_AddNumberToObject(f, "mimicos_host_errors", (double)s->mos_errors);
@@ -205,6 +245,29 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(m, "pages_mapped", (double)ms->pages_mapped);
 	cJSON_AddNumberToObject(m, "pages_unmapped", (double)ms->pages_unmapped);
 	cJSON_AddNumberToObject(m, "vmas", (double)ms->vmas);
+	uint64_t huge_frames = ms->huge_pages << (MOS_HPAGE_SHIFT - MOS_PAGE_SHIFT);
+	cJSON_AddNumberToObject(m, "mapped_4k_bytes", (double)((ms->data_frames - huge_frames) * PAGE));
+	cJSON_AddNumberToObject(m, "mapped_2m_bytes", (double)(huge_frames * PAGE));
+	cJSON_AddNumberToObject(m, "huge_pages", (double)ms->huge_pages);
+	cJSON_AddNumberToObject(m, "thp_fault_alloc", (double)ms->thp_fault_alloc);
+	cJSON_AddNumberToObject(m, "thp_fault_fallback", (double)ms->thp_fault_fallback);
+	cJSON_AddNumberToObject(m, "thp_split", (double)ms->thp_split);
+	cJSON_AddNumberToObject(m, "reservations", (double)ms->reservations);
+	cJSON_AddNumberToObject(m, "reservations_made", (double)ms->reservations_made);
+	cJSON_AddNumberToObject(m, "reservation_fallback", (double)ms->reservation_fallback);
+	cJSON_AddNumberToObject(m, "frames_reserved", (double)ms->frames_reserved);
+	cJSON_AddNumberToObject(m, "promotions", (double)ms->promotions);
+	cJSON_AddNumberToObject(m, "scan_collapses", (double)ms->collapses);
+	cJSON_AddNumberToObject(m, "scans", (double)rt.st.scans);
+	cJSON_AddNumberToObject(m, "demotions", (double)ms->demotions);
+	cJSON_AddNumberToObject(m, "demoted_frames", (double)ms->demoted_frames);
+	cJSON_AddNumberToObject(m, "eager_faults", (double)ms->eager_faults);
+	cJSON_AddNumberToObject(m, "eager_blocks", (double)ms->eager_blocks);
+	cJSON_AddNumberToObject(m, "eager_fallbacks", (double)ms->eager_fallbacks);
+	cJSON_AddNumberToObject(m, "frames_pinned", (double)ms->frames_pinned);
+	cJSON *ui = cJSON_AddArrayToObject(m, "unusable_index_per_order");
+	for (unsigned o = 0; o < MOS_NR_ORDERS; o++)
+		cJSON_AddItemToArray(ui, cJSON_CreateNumber(ms->unusable_index[o]));
 	cJSON *fb = cJSON_AddArrayToObject(m, "free_blocks_per_order");
 	for (unsigned o = 0; o < MOS_NR_ORDERS; o++)
 		cJSON_AddItemToArray(fb, cJSON_CreateNumber((double)ms->free_blocks[o]));

@@ -24,7 +24,10 @@ struct vm_stats {
 	uint64_t pages_zeropage;   /* pages populated with the zero page */
 	uint64_t pages_copied;     /* pages populated with private zeroed pages */
 	uint64_t dup_faults;       /* messages for a page already populated */
-	uint64_t host_refaults;    /* pages MimicOS had mapped but the host lost */
+	uint64_t premapped_faults; /* pages MimicOS had mapped, host had not (eager, lost) */
+	uint64_t pages_promoted_fill; /* pages populated when a region was promoted */
+	uint64_t madvise_thp;      /* MADV_HUGEPAGE/NOHUGEPAGE on managed memory */
+	uint64_t scans;            /* promotion scans run */
 	uint64_t untracked_faults; /* registered pages outside MimicOS' VMAs */
 	uint64_t fill_errors;      /* unexpected populate errors (thread woken) */
 	uint64_t mos_errors;       /* faults MimicOS failed on for host reasons */
@@ -67,6 +70,12 @@ struct vm_rt {
 };
 
 extern struct vm_rt rt;
+
+/* The MimicOS configuration for a vmemu configuration. */
+void vm_mos_config(const struct vm_config *c, struct mos_config *mc);
+/* Populate a region MimicOS promoted to 2 MiB and queue its collapse
+ * (rt.lock held). */
+void vm_populate_promoted(uint64_t start);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t vm_now_ns(void);

@@ -106,6 +106,22 @@ static _Noreturn void emulated_oom(uint64_t addr)
 	_exit(137);
 }
 
+/*
+ * A 2 MiB region MimicOS just turned into one huge page (a reservethp
+ * promotion or a scan collapse): populate its subpages the host does not
+ * have yet (present ones are skipped), then ask for a real THP. Called with
+ * rt.lock held.
+ */
+void vm_populate_promoted(uint64_t start)
+{
+	struct uffd_fill fill = { 0 };
+	int r = uffd_fill(rt.uffd, start, 2ull << 20, true, rt.zero_buf, rt.zero_len, &fill);
+	rt.st.pages_copied += fill.bytes_copied / PAGE;
+	rt.st.pages_promoted_fill += fill.bytes_copied / PAGE;
+	if (!r && !fill.vma_gone && rt.cfg.thp_host_backing)
+		collapse_queue(start);
+}
+
 /* Resolve one page fault; called with rt.lock held, on the handler thread. */
 static void handle_fault(const struct uffd_msg *msg)
 {
@@ -117,14 +133,16 @@ static void handle_fault(const struct uffd_msg *msg)
 	int r;
 
 	if (mos_translate(rt.mos, addr, &pfn, &shift) == MOS_OK) {
-		/* MimicOS has it mapped: either another message for this page was
-		 * resolved first (the fill finds it present), or the host dropped
-		 * the page without telling us and it must come back. */
+		/* MimicOS has it mapped: another message for this page was
+		 * resolved first (the fill finds it present), or MimicOS mapped
+		 * it without asking the host to populate it yet (eagerpaging
+		 * beyond eager.populate), or the host dropped the page without
+		 * telling us. */
 		r = uffd_fill(rt.uffd, addr, PAGE, write, rt.zero_buf, rt.zero_len, &fill);
 		if (fill.pages_existed)
 			rt.st.dup_faults++;
 		else if (!fill.vma_gone)
-			rt.st.host_refaults++;
+			rt.st.premapped_faults++;
 	} else {
 		struct mos_fault_result res;
 		enum mos_status st = mos_fault(rt.mos, addr, write, &res);
@@ -148,7 +166,9 @@ static void handle_fault(const struct uffd_msg *msg)
 			bool huge = res.page_shift == MOS_HPAGE_SHIFT;
 			r = uffd_fill(rt.uffd, res.start, res.len, write || huge, rt.zero_buf,
 				      rt.zero_len, &fill);
-			if (huge && !r && !fill.vma_gone && rt.cfg.thp_host_backing)
+			if (res.promoted_len && !r)
+				vm_populate_promoted(res.promoted_start); /* queues the collapse */
+			else if (huge && !r && !fill.vma_gone && rt.cfg.thp_host_backing)
 				collapse_queue(res.start);
 			rt.st.faults++;
 			if (write)
@@ -324,6 +344,13 @@ static void register_all(void)
 	}
 }
 
+/* The promotion scan runs for the policies that collapse regions. */
+static bool scan_wanted(void)
+{
+	return rt.cfg.thp_scan_interval_ms &&
+	       (!strcmp(rt.cfg.policy, "thp") || !strcmp(rt.cfg.policy, "reservethp"));
+}
+
 static void atfork_prepare(void)
 {
 	pthread_mutex_lock(&rt.lock);
@@ -351,7 +378,8 @@ static void atfork_child(void)
 	rt.t_start_ns = vm_now_ns();
 	memset(&rt.st, 0, sizeof rt.st);
 	memset(&rt.collapse, 0, sizeof rt.collapse);
-	collapse_after_fork();
+	if (rt.emulated)
+		collapse_init(scan_wanted());
 	rt.report_done = 0;
 	if (rt.emulated) {
 		char why[1024];
@@ -416,11 +444,8 @@ static void init_once_fn(void)
 	if (rt.emulated)
 		rt.uffd = move_fd_high(rt.uffd);
 
-	struct mos_config mc = {
-		.mem_bytes = rt.cfg.memory_size,
-		.policy = rt.cfg.policy,
-		.fault_around_pages = (uint32_t)rt.cfg.fault_around,
-	};
+	struct mos_config mc;
+	vm_mos_config(&rt.cfg, &mc);
 	enum mos_status st;
 	rt.mos = mos_create(&mc, &ialloc_mos_allocator, &st);
 	if (!rt.mos)
@@ -442,6 +467,7 @@ static void init_once_fn(void)
 			die2("out of internal memory");
 		register_all();
 		start_handlers();
+		collapse_init(scan_wanted());
 	}
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	vm_in_runtime--;
@@ -455,6 +481,20 @@ void vm_init(void)
 bool vm_emulated(void)
 {
 	return rt.emulated;
+}
+
+void vm_mos_config(const struct vm_config *c, struct mos_config *mc)
+{
+	memset(mc, 0, sizeof *mc);
+	mc->mem_bytes = c->memory_size;
+	mc->policy = c->policy;
+	mc->fault_around_pages = (uint32_t)c->fault_around;
+	mc->thp_mode = (enum mos_thp_mode)c->thp_mode;
+	mc->promotion_threshold = c->thp_promotion_threshold;
+	mc->fragmentation = c->memory_fragmentation;
+	mc->seed = c->memory_seed;
+	mc->eager_max_bytes = c->eager_max;
+	mc->eager_populate_bytes = c->eager_populate;
 }
 
 /* ------------------------------------------------- address-space changes */
@@ -565,6 +605,23 @@ void *vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 int vm_madvise(void *addr, size_t len, int advice)
 {
 	bool discard = advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE;
+	bool thp = advice == MADV_HUGEPAGE || advice == MADV_NOHUGEPAGE;
+	if (rt.mos && thp) {
+		/* The emulated OS honours the advice; the host gets it too. */
+		pthread_mutex_lock(&rt.lock);
+		int r = (int)syscall(SYS_madvise, addr, len, advice);
+		int e = errno;
+		if (r == 0 && overlaps_managed((uintptr_t)addr, page_up(len))) {
+			enum mos_status st = mos_vma_advise(rt.mos, (uintptr_t)addr, page_up(len),
+							    advice == MADV_HUGEPAGE ? MOS_ADV_HUGEPAGE
+										: MOS_ADV_NOHUGEPAGE);
+			if (st == MOS_OK || st == MOS_ENOVMA)
+				rt.st.madvise_thp++;
+		}
+		pthread_mutex_unlock(&rt.lock);
+		errno = e;
+		return r;
+	}
 	if (!rt.mos || !discard)
 		return (int)syscall(SYS_madvise, addr, len, advice);
 	pthread_mutex_lock(&rt.lock);

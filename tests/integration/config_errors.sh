@@ -39,5 +39,5 @@ VMEMU_CONFIG="$T/num.ini" LD_PRELOAD="$LIB" sh -c "touch $marker" 2>"$T/err"; rc
 ((rc == 2)) || fail "preload: exit $rc for a bad VMEMU_CONFIG"
 grep -q "^vmemu: $T/num.ini:3: key 'memory.size': bad size" "$T/err" || { cat "$T/err"; fail "preload message"; }
 [[ ! -e $marker ]] || fail "preload: the program ran despite a bad config"
-VMEMU_SET="thp.mode=always" LD_PRELOAD="$LIB" /bin/true 2>"$T/err"; rc=$?
-((rc == 2)) && grep -q "key 'thp.mode'" "$T/err" || fail "preload: VMEMU_SET not validated"
+VMEMU_SET="swap.size=1G" LD_PRELOAD="$LIB" /bin/true 2>"$T/err"; rc=$?
+((rc == 2)) && grep -q "key 'swap.size'" "$T/err" || fail "preload: VMEMU_SET not validated"
