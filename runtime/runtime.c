@@ -378,8 +378,6 @@ static void atfork_child(void)
 	rt.t_start_ns = vm_now_ns();
 	memset(&rt.st, 0, sizeof rt.st);
 	memset(&rt.collapse, 0, sizeof rt.collapse);
-	if (rt.emulated)
-		collapse_init(scan_wanted());
 	rt.report_done = 0;
 	if (rt.emulated) {
 		char why[1024];
@@ -391,6 +389,9 @@ static void atfork_child(void)
 		rt.uffd = move_fd_high(rt.uffd);
 		register_all();
 		start_handlers();
+		/* only now: the worker must use the child's uffd, never the
+		 * parent's (an ioctl on it would populate the parent) */
+		collapse_init(scan_wanted());
 	}
 	vm_in_runtime--;
 }
