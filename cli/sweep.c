@@ -45,7 +45,8 @@ static const struct metric metrics[] = {
 };
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
 
-static char *slurp(const char *path)
+/* Whole file in memory (NUL-terminated for text use); *len = bytes. */
+static char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -53,24 +54,46 @@ static char *slurp(const char *path)
 	fseek(f, 0, SEEK_END);
 	long n = ftell(f);
 	rewind(f);
-	char *buf = malloc((size_t)n + 1);
+	char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
 	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
 		free(buf);
 		buf = NULL;
 	}
-	if (buf)
+	if (buf) {
 		buf[n] = 0;
+		if (len)
+			*len = (size_t)n;
+	}
 	fclose(f);
 	return buf;
 }
 
+/* Byte-for-byte equality (program output may be binary). */
 static int files_equal(const char *a, const char *b)
 {
-	char *x = slurp(a), *y = slurp(b);
-	int eq = x && y && !strcmp(x, y);
+	size_t na = 0, nb = 0;
+	char *x = slurp(a, &na), *y = slurp(b, &nb);
+	int eq = x && y && na == nb && !memcmp(x, y, na);
 	free(x);
 	free(y);
 	return eq;
+}
+
+/* Save all of stdin to path, so every run reads the same input. */
+static int save_stdin(const char *path)
+{
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (out < 0)
+		return -1;
+	char buf[1 << 16];
+	ssize_t n;
+	while ((n = read(0, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	close(out);
+	return n < 0 ? -1 : 0;
 }
 
 static const char *base_name(const char *p)
@@ -126,6 +149,16 @@ int cmd_sweep(int argc, char **argv)
 		return 2;
 	}
 
+	/* The program's stdin, unless it is a terminal, is read once and given
+	 * whole to every run. */
+	char in[64];
+	snprintf(in, sizeof in, "%s/stdin", dir);
+	int have_in = !isatty(0);
+	if (have_in && save_stdin(in)) {
+		fprintf(stderr, "vmemu: sweep: cannot save stdin: %s\n", strerror(errno));
+		return 2;
+	}
+
 	cJSON *runs = cJSON_CreateArray();
 	cJSON *reports[MAX_CONFIGS] = { 0 };
 	int status[MAX_CONFIGS], same_output = 1, ok = 1;
@@ -139,6 +172,8 @@ int cmd_sweep(int argc, char **argv)
 		if (pid == 0) {
 			int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 			if (fd < 0 || dup2(fd, 1) < 0)
+				_exit(2);
+			if (have_in && ((fd = open(in, O_RDONLY)) < 0 || dup2(fd, 0) < 0))
 				_exit(2);
 			char **args = calloc((size_t)(2 * nsets + argc + 12), sizeof *args);
 			int n = 0;
@@ -161,7 +196,7 @@ int cmd_sweep(int argc, char **argv)
 		int st = 0;
 		waitpid(pid, &st, 0);
 		status[i] = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		char *text = slurp(js);
+		char *text = slurp(js, NULL);
 		reports[i] = text ? cJSON_Parse(text) : NULL;
 		free(text);
 		if (i > 0) {

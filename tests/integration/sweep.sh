@@ -18,3 +18,17 @@ printf '[memory]\nsize = 4Q\n' >"$T/bad.ini"
 "$VMEMU" sweep -c "$T/fa1.ini" -c "$T/bad.ini" -- sh -c "touch $T/ran" >/dev/null 2>"$T/err"; rc=$?
 [[ ! -e $T/ran ]] || fail "a run started despite a bad config"
 ((rc == 2)) && grep -q "bad.ini:2: key 'memory.size'" "$T/err" || { cat "$T/err"; fail "bad config: exit $rc"; }
+# every run gets the whole stdin (not just the first), and binary output is
+# compared byte for byte, past NUL bytes
+gen_text "$T/in.txt" 2
+"$VMEMU" sweep -c "$T/fa1.ini" -c "$T/fa16.ini" --json "$T/xz.json" -- xz -1 -T1 -c <"$T/in.txt" \
+	>"$T/table" 2>"$T/err" || { cat "$T/err" "$T/table"; fail "sweep of xz failed"; }
+grep -q "identical under every config: yes" "$T/table" || fail "xz output differed between configs"
+for i in 0 1; do
+	b=$(json "$T/xz.json" "j['runs'][$i]['report']['faults']['bytes_populated']")
+	((b > 2 << 20)) || fail "run $i populated only $b bytes: did it get the input?"
+done
+"$VMEMU" sweep -c "$T/fa1.ini" -c "$T/fa16.ini" -- sh -c 'printf "x\0%s" "$VMEMU_CONFIG"' \
+	>"$T/table" 2>"$T/err"; rc=$?
+((rc == 1)) && grep -q "identical under every config: NO" "$T/table" ||
+	fail "outputs differing after a NUL byte were taken as identical (exit $rc)"
