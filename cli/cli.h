@@ -4,8 +4,12 @@
 
 /*
  * vmemu replay [-c FILE]... [-s S.K=V]... [--json FILE] TRACE: run MimicOS
- * and tlbmodel over a recorded access trace. argv[0] is "replay". Returns
- * the process exit status (0, 1 on a bad trace, 2 on bad usage or config).
+ * and tlbmodel over a recorded access trace (VMTR binary or Valgrind lackey
+ * text, tlbmodel/trace.h; "-" = stdin) and print the report on stdout.
+ * argv[0] is "replay". Returns the process exit status: 0; 1 on a bad or
+ * unreadable trace (no report); 2 on bad usage or config, or no TLB
+ * machine; 137 on emulated OOM (the report is printed marked INCOMPLETE).
+ * Details in cli/replay.c.
  */
 int cmd_replay(int argc, char **argv);
 

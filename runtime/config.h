@@ -112,6 +112,14 @@ int vm_config_key(const struct vm_config *cfg, size_t i, const char **name, char
 		  size_t vlen);
 
 /*
+ * The MimicOS machine a configuration describes (memory, policy and its
+ * knobs), for mos_create. mc->policy points into c. Used by the live runtime
+ * and by replay, so both emulate the same machine.
+ */
+struct mos_config;
+void vm_mos_config(const struct vm_config *c, struct mos_config *mc);
+
+/*
  * Parse a size with an optional K/M/G/T suffix (powers of 1024) into bytes.
  * Returns 0, or -1 for anything else (empty, negative, overflow, junk).
  */

@@ -71,8 +71,6 @@ struct vm_rt {
 
 extern struct vm_rt rt;
 
-/* The MimicOS configuration for a vmemu configuration. */
-void vm_mos_config(const struct vm_config *c, struct mos_config *mc);
 /* Populate a region MimicOS promoted to 2 MiB and queue its collapse
  * (rt.lock held). */
 void vm_populate_promoted(uint64_t start);

@@ -484,19 +484,6 @@ bool vm_emulated(void)
 	return rt.emulated;
 }
 
-void vm_mos_config(const struct vm_config *c, struct mos_config *mc)
-{
-	memset(mc, 0, sizeof *mc);
-	mc->mem_bytes = c->memory_size;
-	mc->policy = c->policy;
-	mc->fault_around_pages = (uint32_t)c->fault_around;
-	mc->thp_mode = (enum mos_thp_mode)c->thp_mode;
-	mc->promotion_threshold = c->thp_promotion_threshold;
-	mc->fragmentation = c->memory_fragmentation;
-	mc->seed = c->memory_seed;
-	mc->eager_max_bytes = c->eager_max;
-	mc->eager_populate_bytes = c->eager_populate;
-}
 
 /* ------------------------------------------------- address-space changes */
 

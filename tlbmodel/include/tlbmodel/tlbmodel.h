@@ -82,9 +82,10 @@
  * Planned, not yet here (issue 5): TLB prefetchers (stride, H2, distance,
  * ASP, ATP/SBFP) feeding a prefetch queue probed alongside a level, a
  * page-size predictor, [walk] memory = cache (a set-associative data-cache
- * model over the PTE physical addresses), trace formats and replay. The
- * structures above are laid out so these add keys and functions without
- * changing the ones below.
+ * model over the PTE physical addresses). The structures above are laid out
+ * so these add keys and functions without changing the ones below. Trace
+ * formats (VMTR binary, Valgrind lackey import) are in tlbmodel/trace.h;
+ * offline replay is `vmemu replay` (cli/replay.c).
  * ---------------------------------------------------------------------------
  *
  * Machine files (INI, configs/machines/<cpu>.ini). tlbmodel reads no files: the
