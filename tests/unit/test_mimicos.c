@@ -15,73 +15,12 @@
 #define GB1 (1ull << 30)
 #define NONE UINT64_MAX
 
-/* Host allocator: counts live blocks, checks sizes on free, can refuse. */
-struct host {
-	long live;
-	long fail_after; /* refuse once this many more succeeded; -1: never */
-};
-
-static void *h_zalloc(void *ctx, size_t n)
-{
-	struct host *h = ctx;
-	if (h->fail_after == 0)
-		return NULL;
-	if (h->fail_after > 0)
-		h->fail_after--;
-	size_t *p = calloc(1, n + 16);
-	if (!p)
-		return NULL;
-	p[0] = n;
-	h->live++;
-	return p + 2;
-}
-
-static void h_free(void *ctx, void *q, size_t n)
-{
-	struct host *h = ctx;
-	size_t *p = (size_t *)q - 2;
-	assert_int_equal(p[0], n); /* freed with the size it was allocated with */
-	h->live--;
-	free(p);
-}
-
-static struct mos_allocator alloc_of(struct host *h)
-{
-	return (struct mos_allocator){ h_zalloc, h_free, h };
-}
+#include "mos_testlib.h"
 
 static struct mos *mk(struct host *h, uint64_t mem, uint32_t fa)
 {
-	h->live = 0;
-	h->fail_after = -1;
-	struct mos_allocator a = alloc_of(h);
 	struct mos_config c = { .mem_bytes = mem, .policy = "baseline", .fault_around_pages = fa };
-	enum mos_status st;
-	struct mos *m = mos_create(&c, &a, &st);
-	assert_non_null(m);
-	assert_int_equal(st, MOS_OK);
-	return m;
-}
-
-static void chk(const struct mos *m)
-{
-	char why[256];
-	if (!mos_check(m, why, sizeof(why)))
-		fail_msg("mos_check: %s", why);
-}
-
-static void done(struct mos *m, struct host *h)
-{
-	chk(m);
-	mos_destroy(m);
-	assert_int_equal(h->live, 0);
-}
-
-static struct mos_stats stats(const struct mos *m)
-{
-	struct mos_stats s;
-	mos_get_stats(m, &s);
-	return s;
+	return mkc(h, &c);
 }
 
 static uint64_t pfn_at(const struct mos *m, uint64_t va)

@@ -22,65 +22,11 @@
 static const uint64_t A = 0x40000000ull; /* 1 GiB aligned */
 static const uint64_t B = 0x80000000ull;
 
-struct host {
-	long live;
-};
-
-static void *h_zalloc(void *ctx, size_t n)
-{
-	struct host *h = ctx;
-	size_t *p = calloc(1, n + 16);
-	if (!p)
-		return NULL;
-	p[0] = n;
-	h->live++;
-	return p + 2;
-}
-
-static void h_free(void *ctx, void *q, size_t n)
-{
-	struct host *h = ctx;
-	size_t *p = (size_t *)q - 2;
-	assert_int_equal(p[0], n);
-	h->live--;
-	free(p);
-}
-
-static struct mos *mkc(struct host *h, const struct mos_config *c)
-{
-	h->live = 0;
-	struct mos_allocator a = { h_zalloc, h_free, h };
-	enum mos_status st;
-	struct mos *m = mos_create(c, &a, &st);
-	assert_non_null(m);
-	assert_int_equal(st, MOS_OK);
-	return m;
-}
+#include "mos_testlib.h"
 
 static struct mos_config cfg(uint64_t mem, const char *policy)
 {
 	return (struct mos_config){ .mem_bytes = mem, .policy = policy, .fault_around_pages = 1 };
-}
-
-static void chk(const struct mos *m)
-{
-	char why[256];
-	if (!mos_check(m, why, sizeof(why)))
-		fail_msg("mos_check: %s", why);
-}
-
-static void done(struct mos *m, struct host *h)
-{
-	chk(m);
-	mos_destroy(m);
-	assert_int_equal(h->live, 0);
-}
-
-static struct mos_stats stats(const struct mos *m)
-{
-	struct mos_stats s;
-	mos_get_stats(m, &s);
-	return s;
 }
 
 /* PFN at va and its page shift (NONE when unmapped). */
