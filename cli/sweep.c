@@ -184,6 +184,8 @@ int cmd_sweep(int argc, char **argv)
 				args[n++] = "-s";
 				args[n++] = (char *)sets[k];
 			}
+			args[n++] = "-s"; /* the table's bloat row */
+			args[n++] = "report.bloat=on";
 			args[n++] = "-o";
 			args[n++] = rep;
 			args[n++] = "--json";

@@ -32,6 +32,7 @@ static const char *const reclaim_policies[] = { "fifo", "clock", "lru", "wsclock
 static const char *const swap_devices[] = { "nvme", "ssd", "cxl", "rdma", "zram", NULL };
 static const char *const fallbacks[] = { "abort", "native", NULL };
 static const char *const host_backings[] = { "none", "collapse", NULL };
+static const char *const off_on[] = { "off", "on", NULL };
 
 #define F(field) offsetof(struct vm_config, field), sizeof(((struct vm_config *)0)->field)
 #define TiB (1024.0 * 1024 * 1024 * 1024)
@@ -67,6 +68,7 @@ static const struct key keys[] = {
 	{ "sampler", "interval_ms", K_UINT, F(sampler_interval_ms), 1, 3600000, NULL, NULL, NULL },
 	{ "report", "file", K_STRING, F(report_file), 0, 0, NULL, NULL, NULL },
 	{ "report", "json", K_STRING, F(report_json), 0, 0, NULL, NULL, NULL },
+	{ "report", "bloat", K_CHOICE, F(report_bloat), 0, 0, off_on, NULL, NULL },
 	{ "machine", "file", K_STRING, F(machine_file), 0, 0, NULL, NULL, NULL },
 	{ "runtime", "fallback", K_CHOICE, F(fallback), 0, 0, fallbacks, NULL, NULL },
 	{ "runtime", "spin_us", K_UINT, F(spin_us), 0, 1000000, NULL, NULL, NULL },

@@ -57,6 +57,7 @@ struct vm_config {
 	/* [report] */
 	char report_file[VM_PATH_MAX]; /* "" = stderr */
 	char report_json[VM_PATH_MAX]; /* "" = no JSON */
+	int report_bloat;              /* 1: measure never-written mapped bytes at exit */
 	/* [machine] file = ..., and the [mmu] [tlb.*] [pwc] [walk] sections of a
 	 * machine description, which tlbmodel parses (configs/machines/) */
 	char machine_file[VM_PATH_MAX];

@@ -157,6 +157,12 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 	for (unsigned o = 0; o < MOS_NR_ORDERS; o++)
 		bprintf(b, " %u:%llu", o, (unsigned long long)ms->free_blocks[o]);
 	bprintf(b, "\n");
+	if (rt.bloat.measured)
+		bprintf(b, "  bloat                 %12.1f MiB  mapped and resident but never written (%llu of "
+			   "%llu pages checked; %llu mapped pages not resident; %llu physical ranges)\n",
+			mib(rt.bloat.pages_zero * PAGE), (unsigned long long)rt.bloat.pages_zero,
+			(unsigned long long)rt.bloat.pages_checked,
+			(unsigned long long)rt.bloat.pages_absent, (unsigned long long)rt.bloat.phys_ranges);
 	if (rt.collapse.queued || rt.collapse.dropped)
 		bprintf(b, "  host THP backing      %12llu  of %llu emulated 2 MiB pages collapsed "
 			   "(failed %llu%s%s, still queued at exit %llu, not queued %llu; measured "
@@ -265,6 +271,12 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(m, "eager_blocks", (double)ms->eager_blocks);
 	cJSON_AddNumberToObject(m, "eager_fallbacks", (double)ms->eager_fallbacks);
 	cJSON_AddNumberToObject(m, "frames_pinned", (double)ms->frames_pinned);
+	if (rt.bloat.measured) {
+		cJSON_AddNumberToObject(m, "bloat_bytes", (double)(rt.bloat.pages_zero * PAGE));
+		cJSON_AddNumberToObject(m, "bloat_pages_checked", (double)rt.bloat.pages_checked);
+		cJSON_AddNumberToObject(m, "mapped_not_resident_pages", (double)rt.bloat.pages_absent);
+		cJSON_AddNumberToObject(m, "phys_ranges", (double)rt.bloat.phys_ranges);
+	}
 	cJSON *ui = cJSON_AddArrayToObject(m, "unusable_index_per_order");
 	for (unsigned o = 0; o < MOS_NR_ORDERS; o++)
 		cJSON_AddItemToArray(ui, cJSON_CreateNumber(ms->unusable_index[o]));

@@ -12,6 +12,7 @@
 
 #include <mimicos/mimicos.h>
 
+#include "runtime/bloat.h"
 #include "runtime/collapse.h"
 #include "runtime/config.h"
 #include "runtime/hist.h"
@@ -67,6 +68,7 @@ struct vm_rt {
 	int report_done;
 	struct vm_stats st;
 	struct collapse_stats collapse;
+	struct bloat bloat;        /* measured at exit when report.bloat = on */
 };
 
 extern struct vm_rt rt;

@@ -634,6 +634,8 @@ void vm_report_at_exit(void)
 	if (!rt.mos || getpid() != rt.pid)
 		return;
 	vm_in_runtime++;
+	if (rt.cfg.report_bloat && rt.emulated && !__atomic_load_n(&rt.report_done, __ATOMIC_ACQUIRE))
+		vm_measure_bloat(&rt.bloat); /* before the lock: it reads program memory */
 	/* _exit from a signal handler may interrupt a thread holding the lock:
 	 * wait up to a second for it, then report from the state as it is. */
 	bool locked = false;

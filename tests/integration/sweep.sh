@@ -32,3 +32,13 @@ done
 	>"$T/table" 2>"$T/err"; rc=$?
 ((rc == 1)) && grep -q "identical under every config: NO" "$T/table" ||
 	fail "outputs differing after a NUL byte were taken as identical (exit $rc)"
+# bloat: one written byte per 2 MiB region of a 2 MiB-aligned 64 MiB block.
+# Baseline maps only the touched pages; THP maps 2 MiB pages of which 511
+# subpages are never written.
+"$VMEMU" sweep -c "$ROOT/configs/policies/baseline.ini" -c "$ROOT/configs/policies/thp_always.ini" \
+	--json "$T/bloat.json" -- "$PROGS/touch" 64 512 >"$T/table" 2>"$T/err" || { cat "$T/err"; fail "bloat sweep"; }
+grep "bloat" "$T/table"
+b0=$(json "$T/bloat.json" 'j["runs"][0]["report"]["memory"]["bloat_bytes"]')
+b1=$(json "$T/bloat.json" 'j["runs"][1]["report"]["memory"]["bloat_bytes"]')
+((b0 < 1 << 20)) || fail "baseline bloat $b0 bytes for 32 written pages"
+((b1 >= 56 << 20)) || fail "thp bloat only $b1 bytes for 32 written bytes in 2 MiB pages"
