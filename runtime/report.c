@@ -141,11 +141,20 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 			(unsigned long long)ms->collapses, (unsigned long long)s->scans,
 			(unsigned long long)ms->scan_pages, (unsigned long long)ms->demotions,
 			(unsigned long long)ms->demoted_frames, (unsigned long long)s->pages_promoted_fill);
-	if (ms->eager_faults || ms->eager_fallbacks)
+	if (ms->eager_faults || ms->eager_fallbacks) {
 		bprintf(b, "  eager paging          %12llu  eager faults (%llu buddy blocks, %llu fallbacks); "
 			   "%llu faults on premapped pages\n",
 			(unsigned long long)ms->eager_faults, (unsigned long long)ms->eager_blocks,
 			(unsigned long long)ms->eager_fallbacks, (unsigned long long)s->premapped_faults);
+		for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
+			const struct mos_vma *v = mos_vma_at(rt.mos, i);
+			size_t n = mos_phys_ranges(rt.mos, v->start, v->end, NULL, 0);
+			if (n)
+				bprintf(b, "    VMA %#llx +%.0f MiB: %zu physical range%s (JSON lists them)\n",
+					(unsigned long long)v->start, mib(v->end - v->start), n,
+					n == 1 ? "" : "s");
+		}
+	}
 	if (ms->frames_pinned || rt.cfg.memory_fragmentation > 0) {
 		bprintf(b, "  fragmentation         %12llu  frames pinned at start (target %g)\n",
 			(unsigned long long)ms->frames_pinned, rt.cfg.memory_fragmentation);
@@ -289,6 +298,30 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(hb, "collapsed", (double)rt.collapse.collapsed);
 	cJSON_AddNumberToObject(hb, "failed", (double)rt.collapse.failed);
 	cJSON_AddNumberToObject(hb, "not_queued", (double)rt.collapse.dropped);
+
+	/* Physically contiguous runs per VMA (with eagerpaging: RMM's range
+	 * list); the first VM_REPORT_RANGES of each are listed. */
+	cJSON *vmas = cJSON_AddArrayToObject(root, "vmas");
+	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
+		enum { VM_REPORT_RANGES = 16 };
+		const struct mos_vma *v = mos_vma_at(rt.mos, i);
+		struct mos_phys_range r[VM_REPORT_RANGES];
+		size_t n = mos_phys_ranges(rt.mos, v->start, v->end, r, VM_REPORT_RANGES);
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "start", (double)v->start);
+		cJSON_AddNumberToObject(e, "bytes", (double)(v->end - v->start));
+		cJSON_AddStringToObject(e, "kind", v->flags & MOS_VMA_HEAP ? "heap" : "mmap");
+		cJSON_AddNumberToObject(e, "phys_ranges", (double)n);
+		cJSON *list = cJSON_AddArrayToObject(e, "first_ranges");
+		for (size_t k = 0; k < n && k < VM_REPORT_RANGES; k++) {
+			cJSON *x = cJSON_CreateObject();
+			cJSON_AddNumberToObject(x, "vaddr", (double)r[k].vaddr);
+			cJSON_AddNumberToObject(x, "pfn", (double)r[k].pfn);
+			cJSON_AddNumberToObject(x, "bytes", (double)r[k].len);
+			cJSON_AddItemToArray(list, x);
+		}
+		cJSON_AddItemToArray(vmas, e);
+	}
 
 	cJSON *a = cJSON_AddObjectToObject(root, "address_space");
 	cJSON_AddNumberToObject(a, "heap_start", (double)vm_heap_start);

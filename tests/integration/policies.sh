@@ -26,4 +26,8 @@ m() { json "$T/$1.json" "j['memory']['$2']"; }
 (($(m reservethp-touch reservations_made) >= 32)) || fail "reservethp: too few reservations"
 (($(m eagerpaging-touch eager_faults) >= 1 && $(m eagerpaging-touch eager_blocks) >= 1)) || fail "eagerpaging: no eager fault"
 (($(m thp_fragmented-touch thp_fault_fallback) >= 1)) || fail "fragmented: no THP fallback"
+# eager paging reports its physical ranges per VMA; on unfragmented memory the
+# heap's eager window is a handful of ranges, not one per page
+r=$(json "$T/eagerpaging-touch.json" 'sum(v["phys_ranges"] for v in j["vmas"])')
+((r >= 1 && r <= 64)) || fail "eagerpaging: $r physical ranges for 64 MiB"
 echo "thp always: $(m thp_always-touch huge_pages) 2 MiB pages; reservethp: $(m reservethp-touch promotions) promotions; eager: $(m eagerpaging-touch eager_blocks) blocks; fragmented: $(m thp_fragmented-touch thp_fault_fallback) fallbacks"
