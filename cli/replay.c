@@ -62,6 +62,7 @@ struct replay {
 	struct lackey_reader lk;    /* lackey only */
 	/* counters */
 	uint64_t records;           /* data-access records replayed */
+	uint64_t with_pc;           /* of which carried a PC (asp needs them) */
 	uint64_t loads, stores;
 	uint64_t outside;           /* records outside [4 KiB, 2^47) */
 	uint64_t faults_read, faults_write, pages_populated;
@@ -127,7 +128,27 @@ static int access1(struct replay *r, const struct trace_record *rec)
 	tr.levels = (uint8_t)mos_walk_path(r->mos, va, tr.pte_paddr);
 	r->records++;
 	rec->is_write ? r->stores++ : r->loads++;
-	tlb_access(r->tlb, va, rec->is_write, &tr, NULL);
+	if (rec->pc)
+		r->with_pc++;
+	tlb_access_pc(r->tlb, va, rec->pc, rec->is_write, &tr, NULL);
+	return 0;
+}
+
+/*
+ * tlbmodel's prefetch translation callback (tlb_set_translator): what
+ * MimicOS has mapped, without faulting anything in.
+ */
+static int replay_translate(void *ctx, uint64_t vaddr, struct tlb_translation *out)
+{
+	struct replay *r = ctx;
+	uint64_t pfn;
+	uint32_t shift;
+	if (vaddr < USER_START || vaddr >= USER_END ||
+	    mos_translate(r->mos, vaddr, &pfn, &shift) != MOS_OK)
+		return -1;
+	memset(out, 0, sizeof *out);
+	out->page_shift = (uint8_t)shift;
+	out->levels = (uint8_t)mos_walk_path(r->mos, vaddr, out->pte_paddr);
 	return 0;
 }
 
@@ -331,7 +352,32 @@ static void human(FILE *f, const struct replay *r, const struct mos_stats *ms,
 		   "%.2f per access\n",
 		u, (unsigned long long)ts->tlb_cycles, (unsigned long long)ts->walk_cycles,
 		ts->cycles_per_access);
-	fprintf(f, "  prefetchers           none modelled yet\n");
+	if (!ts->nprefetchers) {
+		fprintf(f, "  prefetchers           none configured ([prefetch] prefetchers = ...)\n");
+	} else {
+		fprintf(f, "  prefetch queue        %u entries, %u cycles; %llu accesses served by it; "
+			   "prefetch walks %llu (%llu entries read, %llu cycles, not in the total above%s)\n",
+			m->pf.pq_entries, m->pf.pq_latency, (unsigned long long)ts->pq_hits,
+			(unsigned long long)ts->prefetch_walks,
+			(unsigned long long)ts->prefetch_pte_reads,
+			(unsigned long long)ts->prefetch_walk_cycles,
+			m->pf.walk ? "" : "; prefetch.walk = no: free");
+		fprintf(f, "  %-16s %10s %10s %10s %10s %10s %10s %10s\n", "prefetcher", "triggers",
+			"issued", "useful", "useless", "duplicate", "failed", "accuracy");
+		for (uint32_t i = 0; i < ts->nprefetchers; i++) {
+			const struct tlb_prefetch_stats *p = &ts->pf[i];
+			fprintf(f, "  %-16s %10llu %10llu %10llu %10llu %10llu %10llu %9.1f%%\n",
+				tlb_pf_name(m->pf.kind[i]), (unsigned long long)p->triggers,
+				(unsigned long long)p->issued, (unsigned long long)p->useful,
+				(unsigned long long)p->useless, (unsigned long long)p->duplicate,
+				(unsigned long long)p->failed,
+				p->issued ? 100.0 * (double)p->useful / (double)p->issued : 0.0);
+			if (m->pf.kind[i] == TLB_PF_ASP && p->no_pc)
+				fprintf(f, "  NOTE: asp needs PCs: %llu of its %llu triggers had none%s\n",
+					(unsigned long long)p->no_pc, (unsigned long long)p->triggers,
+					r->with_pc ? "" : " (this trace carries no PCs: asp was skipped)");
+		}
+	}
 
 	fprintf(f, "\n-- config in force --\n");
 	const char *name;
@@ -358,6 +404,7 @@ static cJSON *json(const struct replay *r, const struct mos_stats *ms, const str
 	cJSON_AddNumberToObject(rp, "loads", (double)r->loads);
 	cJSON_AddNumberToObject(rp, "stores", (double)r->stores);
 	cJSON_AddNumberToObject(rp, "outside_user_space", (double)r->outside);
+	cJSON_AddNumberToObject(rp, "accesses_with_pc", (double)r->with_pc);
 	if (r->binary) {
 		cJSON_AddNumberToObject(rp, "version", r->hdr.version);
 		cJSON_AddBoolToObject(rp, "has_pc", r->hdr.flags & TRACE_F_PC);
@@ -416,6 +463,30 @@ static cJSON *json(const struct replay *r, const struct mos_stats *ms, const str
 	cJSON_AddNumberToObject(t, "translation_cycles", (double)ts->translation_cycles);
 	cJSON_AddNumberToObject(t, "cycles_per_access", ts->cycles_per_access);
 	cJSON_AddNumberToObject(t, "walks_per_million_accesses", ts->walks_pmpa);
+	cJSON *pfo = cJSON_AddObjectToObject(t, "prefetch");
+	cJSON_AddNumberToObject(pfo, "pq_entries", ts->nprefetchers ? m->pf.pq_entries : 0);
+	cJSON_AddNumberToObject(pfo, "pq_hits", (double)ts->pq_hits);
+	cJSON_AddBoolToObject(pfo, "walks_charged", ts->nprefetchers && m->pf.walk);
+	cJSON_AddNumberToObject(pfo, "prefetch_walks", (double)ts->prefetch_walks);
+	cJSON_AddNumberToObject(pfo, "prefetch_pte_reads", (double)ts->prefetch_pte_reads);
+	cJSON_AddNumberToObject(pfo, "prefetch_walk_cycles", (double)ts->prefetch_walk_cycles);
+	cJSON *pfa = cJSON_AddArrayToObject(pfo, "prefetchers");
+	for (uint32_t i = 0; i < ts->nprefetchers; i++) {
+		const struct tlb_prefetch_stats *p = &ts->pf[i];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", tlb_pf_name(m->pf.kind[i]));
+		cJSON_AddNumberToObject(e, "triggers", (double)p->triggers);
+		cJSON_AddNumberToObject(e, "candidates", (double)p->candidates);
+		cJSON_AddNumberToObject(e, "issued", (double)p->issued);
+		cJSON_AddNumberToObject(e, "useful", (double)p->useful);
+		cJSON_AddNumberToObject(e, "useless", (double)p->useless);
+		cJSON_AddNumberToObject(e, "duplicate", (double)p->duplicate);
+		cJSON_AddNumberToObject(e, "failed", (double)p->failed);
+		cJSON_AddNumberToObject(e, "no_pc", (double)p->no_pc);
+		if (m->pf.kind[i] == TLB_PF_ASP)
+			cJSON_AddBoolToObject(e, "skipped_no_pc", r->with_pc == 0);
+		cJSON_AddItemToArray(pfa, e);
+	}
 	cJSON *ss = cJSON_AddArrayToObject(t, "structures");
 	for (uint32_t i = 0; i < ts->nstructs; i++) {
 		const struct tlb_struct_stats *s = &ts->s[i];
@@ -528,6 +599,7 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "vmemu: replay: TLB machine: %s\n", err);
 		return 2;
 	}
+	tlb_set_translator(r.tlb, replay_translate, &r);
 	/* the same emulated machine a live run of this config gets */
 	struct mos_config mc;
 	vm_mos_config(&r.cfg, &mc);

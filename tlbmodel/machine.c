@@ -224,6 +224,30 @@ void tlb_machine_init(struct tlb_machine *m)
 	m->pwc_tag = TLB_PWC_TAG_VA;
 	m->walk_mem = TLB_WALK_FIXED;
 	m->walkers = 1;
+	/* prefetch defaults: Virtuoso mmu_base_prefetch.cfg / mmu_distance.cfg
+	 * (sources per key in tlbmodel.h) */
+	m->pf.n = 0;
+	m->pf.pq_entries = 512;
+	m->pf.pq_ways = 4;
+	m->pf.pq_latency = 6;
+	m->pf.pq_repl = TLB_REPL_LRU;
+	m->pf.walk = true;
+	m->pf.stride_length = 2;
+	m->pf.dp_rows = 256;
+	m->pf.dp_ways = 4;
+	m->pf.dp_slots = 8;
+	m->pf.asp_entries = 256;
+	m->pf.asp_threshold = 3;
+	m->pf.asp_lookahead = 4;
+	m->pf.asp_degree = 3;
+	m->pf.asp_extra = false;
+}
+
+static const char *const pf_names[TLB_PF_NKINDS] = { "stride", "h2", "distance", "asp" };
+
+const char *tlb_pf_name(enum tlb_pf_kind k)
+{
+	return (unsigned)k < TLB_PF_NKINDS ? pf_names[k] : "?";
 }
 
 bool tlb_machine_owns_section(const char *section)
@@ -231,6 +255,7 @@ bool tlb_machine_owns_section(const char *section)
 	if (!section)
 		return false;
 	return ieq(section, "mmu") || ieq(section, "pwc") || ieq(section, "walk") ||
+	       ieq(section, "prefetch") || (iprefix(section, "prefetch.") && section[9] != '\0') ||
 	       (iprefix(section, "tlb.") && section[4] != '\0');
 }
 
@@ -455,6 +480,185 @@ static int set_walk(struct tlb_machine *m, const char *section, const char *key,
 		       NULL);
 }
 
+static bool parse_bool(const char *v, bool *out)
+{
+	char buf[8];
+	if (!trim_copy(v, buf, sizeof buf))
+		return false;
+	if (ieq(buf, "yes") || ieq(buf, "true") || ieq(buf, "1") || ieq(buf, "on"))
+		*out = true;
+	else if (ieq(buf, "no") || ieq(buf, "false") || ieq(buf, "0") || ieq(buf, "off"))
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+/* [prefetch] prefetchers = none | stride,h2,distance,asp */
+static int set_pf_list(struct tlb_machine *m, const char *section, const char *key,
+		       const char *value, struct tlb_msg *msg)
+{
+	char buf[128];
+	if (!trim_copy(value, buf, sizeof buf))
+		return set_err(msg, section, key, "list too long:", value);
+	struct tlb_prefetch_desc *pf = &m->pf;
+	if (!buf[0] || ieq(buf, "none")) {
+		pf->n = 0;
+		return 0;
+	}
+	uint32_t n = 0;
+	uint8_t kind[TLB_MAX_PREFETCHERS];
+	char *p = buf;
+	for (;;) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		char tok[16];
+		if (!trim_copy(p, tok, sizeof tok))
+			return set_err(msg, section, key,
+				       "unknown prefetcher (stride, h2, distance, asp, none):", p);
+		if (ieq(tok, "atp") || ieq(tok, "sbfp"))
+			return set_err(msg, section, key,
+				       "ATP/SBFP (Vavouliotis et al., ISCA 2021) is not implemented "
+				       "yet; use stride, h2, distance or asp, got",
+				       tok);
+		unsigned k = TLB_PF_NKINDS;
+		for (unsigned i = 0; i < TLB_PF_NKINDS; i++)
+			if (ieq(tok, pf_names[i]))
+				k = i;
+		if (ieq(tok, "dp"))
+			k = TLB_PF_DISTANCE;
+		if (k == TLB_PF_NKINDS)
+			return set_err(msg, section, key,
+				       "unknown prefetcher (stride, h2, distance, asp, none):", tok);
+		for (uint32_t i = 0; i < n; i++)
+			if (kind[i] == k)
+				return set_err(msg, section, key, "prefetcher listed twice:", tok);
+		if (n >= TLB_MAX_PREFETCHERS)
+			return set_err(msg, section, key, "more than 4 prefetchers:", value);
+		kind[n++] = (uint8_t)k;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	pf->n = n;
+	memcpy(pf->kind, kind, sizeof kind);
+	return 0;
+}
+
+static int set_prefetch(struct tlb_machine *m, const char *section, const char *key,
+			const char *value, struct tlb_msg *msg)
+{
+	struct tlb_prefetch_desc *pf = &m->pf;
+	uint32_t u;
+	if (ieq(section, "prefetch")) {
+		if (ieq(key, "prefetchers"))
+			return set_pf_list(m, section, key, value, msg);
+		if (ieq(key, "entries")) {
+			if (!parse_u32(value, &u) || u == 0 || u > MAX_ENTRIES)
+				return set_err(msg, section, key,
+					       "entries must be a number 1..16777216, got", value);
+			pf->pq_entries = u;
+			return 0;
+		}
+		if (ieq(key, "ways")) {
+			if (!parse_ways(value, &u))
+				return set_err(msg, section, key,
+					       "ways must be a number >= 1 or 'full', got", value);
+			pf->pq_ways = u;
+			return 0;
+		}
+		if (ieq(key, "latency")) {
+			if (!parse_u32(value, &u))
+				return set_err(msg, section, key,
+					       "latency must be a number of cycles, got", value);
+			pf->pq_latency = u;
+			return 0;
+		}
+		if (ieq(key, "replacement")) {
+			enum tlb_repl r;
+			if (!parse_repl(value, &r))
+				return set_err(msg, section, key,
+					       "unknown replacement (lru, fifo, random, srrip):", value);
+			pf->pq_repl = r;
+			return 0;
+		}
+		if (ieq(key, "walk")) {
+			if (!parse_bool(value, &pf->walk))
+				return set_err(msg, section, key, "walk must be yes or no, got", value);
+			return 0;
+		}
+		return set_err(msg, section, key,
+			       "unknown key (prefetchers, entries, ways, latency, replacement, walk)",
+			       NULL);
+	}
+	const char *name = section + 9; /* after "prefetch." */
+	if (ieq(name, "stride")) {
+		if (!ieq(key, "length"))
+			return set_err(msg, section, key, "unknown key (length)", NULL);
+		if (!parse_u32(value, &u) || u < 1 || u > TLB_PF_MAX_DEGREE)
+			return set_err(msg, section, key, "length must be 1..16, got", value);
+		pf->stride_length = u;
+		return 0;
+	}
+	if (ieq(name, "h2"))
+		return set_err(msg, section, key, "unknown key ([prefetch.h2] has no keys)", NULL);
+	if (ieq(name, "distance") || ieq(name, "dp")) {
+		if (ieq(key, "rows")) {
+			if (!parse_u32(value, &u) || u == 0 || u > (1u << 16))
+				return set_err(msg, section, key, "rows must be 1..65536, got", value);
+			pf->dp_rows = u;
+		} else if (ieq(key, "ways")) {
+			if (!parse_ways(value, &u))
+				return set_err(msg, section, key,
+					       "ways must be a number >= 1 or 'full', got", value);
+			pf->dp_ways = u;
+		} else if (ieq(key, "slots")) {
+			if (!parse_u32(value, &u) || u < 1 || u > TLB_PF_MAX_DEGREE)
+				return set_err(msg, section, key, "slots must be 1..16, got", value);
+			pf->dp_slots = u;
+		} else {
+			return set_err(msg, section, key, "unknown key (rows, ways, slots)", NULL);
+		}
+		return 0;
+	}
+	if (ieq(name, "asp")) {
+		if (ieq(key, "entries")) {
+			if (!parse_u32(value, &u) || !is_pow2(u) || u > (1u << 20))
+				return set_err(msg, section, key,
+					       "entries must be a power of two up to 1048576, got", value);
+			pf->asp_entries = u;
+		} else if (ieq(key, "threshold")) {
+			if (!parse_u32(value, &u) || u > 255)
+				return set_err(msg, section, key, "threshold must be 0..255, got", value);
+			pf->asp_threshold = u;
+		} else if (ieq(key, "lookahead")) {
+			if (!parse_u32(value, &u) || u > 1024)
+				return set_err(msg, section, key, "lookahead must be 0..1024, got", value);
+			pf->asp_lookahead = u;
+		} else if (ieq(key, "degree")) {
+			if (!parse_u32(value, &u) || u < 1 || u > TLB_PF_MAX_DEGREE)
+				return set_err(msg, section, key, "degree must be 1..16, got", value);
+			pf->asp_degree = u;
+		} else if (ieq(key, "extra")) {
+			if (!parse_bool(value, &pf->asp_extra))
+				return set_err(msg, section, key, "extra must be yes or no, got", value);
+		} else {
+			return set_err(msg, section, key,
+				       "unknown key (entries, threshold, lookahead, degree, extra)", NULL);
+		}
+		return 0;
+	}
+	if (ieq(name, "atp") || ieq(name, "sbfp"))
+		return set_err(msg, section, key,
+			       "ATP/SBFP (Vavouliotis et al., ISCA 2021) is not implemented yet", NULL);
+	msg_str(msg, "unknown section [");
+	msg_str(msg, section);
+	msg_str(msg, "] (prefetchers: [prefetch.stride], [prefetch.h2], [prefetch.distance], "
+		     "[prefetch.asp])");
+	return -1;
+}
+
 int tlb_machine_set(struct tlb_machine *m, const char *section, const char *key,
 		    const char *value, char *err, size_t errlen)
 {
@@ -491,11 +695,14 @@ int tlb_machine_set(struct tlb_machine *m, const char *section, const char *key,
 		return set_pwc(m, sec, k, value, &msg);
 	if (ieq(sec, "walk"))
 		return set_walk(m, sec, k, value, &msg);
+	if (ieq(sec, "prefetch") || (iprefix(sec, "prefetch.") && sec[9] != '\0'))
+		return set_prefetch(m, sec, k, value, &msg);
 	if (iprefix(sec, "tlb.") && sec[4] != '\0')
 		return set_struct(m, sec, sec + 4, k, value, &msg);
 	msg_str(&msg, "unknown section [");
 	msg_str(&msg, sec);
-	msg_str(&msg, "] (tlbmodel owns [mmu], [tlb.NAME], [pwc], [walk])");
+	msg_str(&msg, "] (tlbmodel owns [mmu], [tlb.NAME], [pwc], [walk], [prefetch], "
+		      "[prefetch.NAME])");
 	return -1;
 }
 
@@ -586,6 +793,69 @@ static int check_latency(struct tlb_msg *msg, const char *key, uint32_t v)
 	msg_u64(msg, v);
 	msg_str(msg, " is above 1048576 cycles");
 	return -1;
+}
+
+/* [prefetch*] checks; only when a prefetcher is configured. */
+static int validate_prefetch(const struct tlb_prefetch_desc *pf, struct tlb_msg *msg)
+{
+	if (pf->n == 0)
+		return 0;
+	if (pf->n > TLB_MAX_PREFETCHERS) {
+		msg_str(msg, "prefetch.prefetchers: more than 4 prefetchers");
+		return -1;
+	}
+	for (uint32_t i = 0; i < pf->n; i++)
+		if (pf->kind[i] >= TLB_PF_NKINDS) {
+			msg_str(msg, "prefetch.prefetchers: unknown prefetcher kind");
+			return -1;
+		}
+	if (check_geometry(msg, "prefetch", "", pf->pq_entries, pf->pq_ways))
+		return -1;
+	if (check_latency(msg, "prefetch.latency", pf->pq_latency))
+		return -1;
+	if ((unsigned)pf->pq_repl > TLB_REPL_SRRIP) {
+		msg_str(msg, "prefetch.replacement: unknown replacement");
+		return -1;
+	}
+	if (pf->stride_length < 1 || pf->stride_length > TLB_PF_MAX_DEGREE) {
+		msg_str(msg, "prefetch.stride.length: must be 1..16");
+		return -1;
+	}
+	{
+		uint32_t w = pf->dp_ways == TLB_WAYS_FULL ? pf->dp_rows : pf->dp_ways;
+		if (pf->dp_ways != TLB_UNSET && w <= pf->dp_rows && w && pf->dp_rows % w) {
+			msg_str(msg, "prefetch.distance.rows: ");
+			msg_u64(msg, pf->dp_rows);
+			msg_str(msg, " rows not divisible by ");
+			msg_u64(msg, w);
+			msg_str(msg, " ways");
+			return -1;
+		}
+	}
+	if (check_geometry(msg, "prefetch.distance", "", pf->dp_rows, pf->dp_ways))
+		return -1;
+	if (pf->dp_rows > (1u << 16)) {
+		msg_str(msg, "prefetch.distance.rows: must be 1..65536");
+		return -1;
+	}
+	if (pf->dp_slots < 1 || pf->dp_slots > TLB_PF_MAX_DEGREE) {
+		msg_str(msg, "prefetch.distance.slots: must be 1..16");
+		return -1;
+	}
+	if (!is_pow2(pf->asp_entries) || pf->asp_entries > (1u << 20)) {
+		msg_str(msg, "prefetch.asp.entries: must be a power of two up to 1048576");
+		return -1;
+	}
+	if (pf->asp_degree < 1 || pf->asp_degree > TLB_PF_MAX_DEGREE) {
+		msg_str(msg, "prefetch.asp.degree: must be 1..16");
+		return -1;
+	}
+	if (pf->asp_threshold > 255 || pf->asp_lookahead > 1024) {
+		msg_str(msg, pf->asp_threshold > 255 ? "prefetch.asp.threshold: must be 0..255"
+						     : "prefetch.asp.lookahead: must be 0..1024");
+		return -1;
+	}
+	return 0;
 }
 
 int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen)
@@ -751,5 +1021,5 @@ int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen)
 		msg_str(&msg, " walkers; must be 1..64");
 		return -1;
 	}
-	return 0;
+	return validate_prefetch(&m->pf, &msg);
 }

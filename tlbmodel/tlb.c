@@ -128,6 +128,44 @@ struct tlb {
 	uint64_t walks, walks_by_size[NSIZES], pte_reads;
 	uint64_t tlb_cycles, walk_cycles, queue_cycles;
 	uint64_t invalidations;
+
+	/*
+	 * Prefetching (npf = 0: none; the hit path never looks at any of it).
+	 * pq is the prefetch queue; pq_owner[i] the prefetcher that issued
+	 * entry i. Tables of the distance and asp prefetchers are carved from
+	 * the same block.
+	 */
+	uint32_t npf;
+	struct tarr pq;
+	uint8_t *pq_owner;
+	uint32_t pq_hit_cycles[NPATHS];
+	bool pf_walk;
+	tlb_translate_fn xlate;
+	void *xlate_ctx;
+	uint64_t pf_clock;                         /* LRU stamps of the distance table */
+	struct pfst {
+		uint8_t kind;
+		struct tlb_prefetch_stats st;
+	} pf[TLB_MAX_PREFETCHERS];
+	/* h2: the last three miss VPNs (4 KiB), oldest first */
+	uint64_t h2_hist[3];
+	uint32_t h2_n;
+	/* distance */
+	bool dp_have_miss, dp_have_dist;
+	uint64_t dp_last_miss;
+	int64_t dp_last_dist;
+	uint32_t dp_ways, dp_set_mask, dp_slots;
+	int64_t *dp_tag;        /* rows */
+	uint64_t *dp_stamp;     /* rows: last use, 0 = invalid row */
+	int64_t *dp_succ;       /* rows * slots: successor distances */
+	uint64_t *dp_sstamp;    /* rows * slots: last use, 0 = invalid slot */
+	/* asp */
+	uint32_t asp_mask;
+	uint64_t *asp_pc, *asp_vpn;
+	int64_t *asp_stride;
+	uint32_t *asp_cnt;
+	uint8_t *asp_svalid;
+	uint64_t pq_hits, pf_walks, pf_pte_reads, pf_walk_cycles;
 };
 
 /* ---- RNG (seeded only) ---- */
@@ -446,10 +484,10 @@ static ALWAYS_INLINE uint64_t tarr_insert(struct tarr *a, uint32_t set, uint64_t
 	return old;
 }
 
-/* Drop entry idx (valid). Not on the access path. */
-static void tarr_drop(struct tarr *a, uint32_t idx)
+/* Drop entry idx (valid) of set. */
+static void tarr_drop_at(struct tarr *a, uint32_t set, uint32_t idx)
 {
-	uint32_t set = idx / a->ways, w = idx % a->ways;
+	uint32_t w = idx - set * a->ways;
 	if (a->small)
 		a->fp[idx] = 0;
 	else
@@ -464,6 +502,12 @@ static void tarr_drop(struct tarr *a, uint32_t idx)
 		a->rrpv[idx] = 0;
 	a->key[idx] = 0;
 	a->valid--;
+}
+
+/* Drop entry idx (valid). Not on the access path. */
+static void tarr_drop(struct tarr *a, uint32_t idx)
+{
+	tarr_drop_at(a, idx / a->ways, idx);
 }
 
 /* ---- creation ---- */
@@ -537,6 +581,56 @@ static size_t arr_layout(struct tarr *a, unsigned char *p, uint32_t entries, uin
 	return n;
 }
 
+static unsigned char *arr_carve(struct tarr *a, unsigned char *p, uint32_t entries,
+				uint32_t ways, uint32_t latency, enum tlb_repl policy,
+				uint64_t seed);
+
+static bool pf_has(const struct tlb_prefetch_desc *pf, unsigned kind)
+{
+	for (uint32_t i = 0; i < pf->n; i++)
+		if (pf->kind[i] == kind)
+			return true;
+	return false;
+}
+
+/*
+ * Bytes of the prefetch state (PQ, owners, distance and asp tables) of
+ * machine m; with t, also carve them from p into t.
+ */
+static size_t pf_layout(struct tlb *t, unsigned char *p, const struct tlb_machine *m)
+{
+	const struct tlb_prefetch_desc *pf = &m->pf;
+	if (!pf->n)
+		return 0;
+	size_t n = arr_layout(NULL, NULL, pf->pq_entries, pf->pq_ways, pf->pq_repl);
+	if (t)
+		arr_carve(&t->pq, p, pf->pq_entries, pf->pq_ways, 0, pf->pq_repl,
+			  m->seed ^ splitmix64(0x9f0fu));
+#define PCARVE(field, type, count)                                 \
+	do {                                                       \
+		if (t)                                             \
+			t->field = (type *)(void *)(p + n);        \
+		n += ALIGN64((size_t)(count) * sizeof(type));      \
+	} while (0)
+	PCARVE(pq_owner, uint8_t, pf->pq_entries);
+	if (pf_has(pf, TLB_PF_DISTANCE)) {
+		size_t rows = pf->dp_rows;
+		PCARVE(dp_tag, int64_t, rows);
+		PCARVE(dp_stamp, uint64_t, rows);
+		PCARVE(dp_succ, int64_t, rows * pf->dp_slots);
+		PCARVE(dp_sstamp, uint64_t, rows * pf->dp_slots);
+	}
+	if (pf_has(pf, TLB_PF_ASP)) {
+		PCARVE(asp_pc, uint64_t, pf->asp_entries);
+		PCARVE(asp_vpn, uint64_t, pf->asp_entries);
+		PCARVE(asp_stride, int64_t, pf->asp_entries);
+		PCARVE(asp_cnt, uint32_t, pf->asp_entries);
+		PCARVE(asp_svalid, uint8_t, pf->asp_entries);
+	}
+#undef PCARVE
+	return n;
+}
+
 size_t tlb_footprint(const struct tlb_machine *m)
 {
 	if (tlb_machine_validate(m, NULL, 0))
@@ -548,6 +642,7 @@ size_t tlb_footprint(const struct tlb_machine *m)
 		if (m->pwc[j].entries)
 			n += arr_layout(NULL, NULL, m->pwc[j].entries, m->pwc[j].ways, m->pwc_repl);
 	n += ALIGN64((size_t)m->walkers * sizeof(uint64_t));
+	n += pf_layout(NULL, NULL, m);
 	return n;
 }
 
@@ -646,6 +741,20 @@ struct tlb *tlb_create(const struct tlb_machine *m, const struct tlb_allocator *
 	t->epoch = 1;
 	t->walkers = m->walkers;
 	t->walker_busy = (uint64_t *)(void *)p;
+	p += ALIGN64((size_t)m->walkers * sizeof(uint64_t));
+	if (m->pf.n) {
+		const struct tlb_prefetch_desc *pf = &m->pf;
+		pf_layout(t, p, m);
+		t->npf = pf->n;
+		for (uint32_t i = 0; i < pf->n; i++)
+			t->pf[i].kind = pf->kind[i];
+		t->pf_walk = pf->walk;
+		uint32_t dw = pf->dp_ways == TLB_WAYS_FULL ? pf->dp_rows : pf->dp_ways;
+		t->dp_ways = dw;
+		t->dp_set_mask = pf->dp_rows / dw - 1u;
+		t->dp_slots = pf->dp_slots;
+		t->asp_mask = pf->asp_entries - 1u;
+	}
 	t->pwc_tag_pte = m->pwc_tag == TLB_PWC_TAG_PTE;
 	t->pwc_latency = t->pwc_any ? m->pwc_latency : 0;
 
@@ -657,6 +766,13 @@ struct tlb *tlb_create(const struct tlb_machine *m, const struct tlb_allocator *
 			t->walk_cost[n][start] = c;
 		}
 	build_routes(t);
+	for (unsigned q = 0; q < NPATHS && t->npf; q++) {
+		/* PQ probed with the last level of the path */
+		uint32_t nl = t->nlev[q];
+		uint32_t before = nl ? t->base[q][nl - 1] : 0;
+		uint32_t viapq = before + m->pf.pq_latency;
+		t->pq_hit_cycles[q] = viapq > t->miss_cycles[q] ? viapq : t->miss_cycles[q];
+	}
 	return t;
 }
 
@@ -733,6 +849,257 @@ static inline uint32_t walk(struct tlb *t, uint64_t vaddr, const struct tlb_tran
 	return t->pwc_latency + t->walk_cost[n][start];
 }
 
+/* ---- prefetching (never on the TLB-hit path) ---- */
+
+#define PF_VPN_LIMIT (UINT64_C(1) << 36) /* 4 KiB pages below 2^48 */
+
+/* Insert key (not present) into the PQ for prefetcher i, evicting as configured. */
+static void pq_insert(struct tlb *t, uint32_t set, uint64_t key, uint8_t f, unsigned i)
+{
+	struct tarr *a = &t->pq;
+	uint64_t ev = tarr_insert(a, set, key, f);
+	uint32_t idx = tarr_find(a, set, key, f);
+	if (ev)
+		t->pf[t->pq_owner[idx]].st.useless++;
+	t->pq_owner[idx] = (uint8_t)i;
+}
+
+/* True when key is in a TLB structure of path p (no replacement update). */
+static bool in_tlb(const struct tlb *t, unsigned p, unsigned c, uint64_t key, uint8_t f)
+{
+	const struct route *r = &t->route[p][c];
+	for (unsigned li = 0; li < t->nlev[p]; li++) {
+		const struct rlev *L = &r->lev[li];
+		if (!L->nbank)
+			continue;
+		uint32_t set;
+		const struct tarr *a = route_pick(L, key >> 2, &set);
+		if (tarr_find(a, set, key, f) != NIL)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * One candidate (4 KiB VPN, signed so that a negative target is seen) of
+ * prefetcher i, triggered by an access of path p whose key is dkey.
+ */
+static void pf_candidate(struct tlb *t, unsigned i, unsigned p, uint64_t dkey, int64_t vpn)
+{
+	struct tlb_prefetch_stats *st = &t->pf[i].st;
+	st->candidates++;
+	if (vpn < 0 || (uint64_t)vpn >= PF_VPN_LIMIT || !t->xlate) {
+		st->failed++;
+		return;
+	}
+	const uint64_t va = (uint64_t)vpn << 12;
+	struct tlb_translation tr;
+	memset(&tr, 0, sizeof tr);
+	if (t->xlate(t->xlate_ctx, va, &tr)) {
+		st->failed++;
+		return;
+	}
+	const unsigned ps = tr.page_shift;
+	const unsigned c = ps >= 30 ? 2u : ps >= 21 ? 1u : 0u;
+	const uint64_t key = ((va >> size_shift[c]) << 2) | (c + 1u);
+	const uint8_t f = fp_of(key);
+	const uint32_t set = (uint32_t)(key >> 2) & t->pq.set_mask;
+	if (key == dkey || tarr_find(&t->pq, set, key, f) != NIL || in_tlb(t, p, c, key, f)) {
+		st->duplicate++;
+		return;
+	}
+	pq_insert(t, set, key, f, i);
+	st->issued++;
+	if (t->pf_walk) {
+		/* a real walk (PWC state changes) whose counters stay out of the demand ones */
+		struct tlb_struct_stats keep[TLB_PWC_LEVELS];
+		for (unsigned j = 0; j < TLB_PWC_LEVELS; j++)
+			keep[j] = t->pwc[j].st;
+		unsigned reads;
+		int hit;
+		uint32_t wc = walk(t, va, &tr, &reads, &hit);
+		for (unsigned j = 0; j < TLB_PWC_LEVELS; j++)
+			t->pwc[j].st = keep[j];
+		t->pf_walks++;
+		t->pf_pte_reads += reads;
+		t->pf_walk_cycles += wc;
+	}
+}
+
+/* Distance table: the row tagged d, or NIL; a hit refreshes its LRU stamp. */
+static uint32_t dp_lookup(struct tlb *t, int64_t d)
+{
+	uint64_t u = (uint64_t)d;
+	uint32_t base = (((uint32_t)u ^ (uint32_t)(u >> 32)) & t->dp_set_mask) * t->dp_ways;
+	for (uint32_t w = 0; w < t->dp_ways; w++)
+		if (t->dp_stamp[base + w] && t->dp_tag[base + w] == d) {
+			t->dp_stamp[base + w] = ++t->pf_clock;
+			return base + w;
+		}
+	return NIL;
+}
+
+/* Allocate a row tagged d (not present): an invalid way, else the LRU one. */
+static uint32_t dp_alloc(struct tlb *t, int64_t d)
+{
+	uint64_t u = (uint64_t)d;
+	uint32_t base = (((uint32_t)u ^ (uint32_t)(u >> 32)) & t->dp_set_mask) * t->dp_ways;
+	uint32_t v = base;
+	for (uint32_t w = 0; w < t->dp_ways; w++) {
+		if (!t->dp_stamp[base + w]) {
+			v = base + w;
+			break;
+		}
+		if (t->dp_stamp[base + w] < t->dp_stamp[v])
+			v = base + w;
+	}
+	t->dp_tag[v] = d;
+	t->dp_stamp[v] = ++t->pf_clock;
+	memset(t->dp_sstamp + (size_t)v * t->dp_slots, 0, t->dp_slots * sizeof *t->dp_sstamp);
+	return v;
+}
+
+/* Record successor distance d in row r (LRU slots). */
+static void dp_learn(struct tlb *t, uint32_t r, int64_t d)
+{
+	int64_t *sd = t->dp_succ + (size_t)r * t->dp_slots;
+	uint64_t *ss = t->dp_sstamp + (size_t)r * t->dp_slots;
+	uint32_t v = 0;
+	for (uint32_t k = 0; k < t->dp_slots; k++)
+		if (ss[k] && sd[k] == d) {
+			ss[k] = ++t->pf_clock;
+			return;
+		}
+	for (uint32_t k = 0; k < t->dp_slots; k++) {
+		if (!ss[k]) {
+			v = k;
+			break;
+		}
+		if (ss[k] < ss[v])
+			v = k;
+	}
+	sd[v] = d;
+	ss[v] = ++t->pf_clock;
+}
+
+static void pf_distance(struct tlb *t, unsigned i, unsigned p, uint64_t dkey, uint64_t vpn)
+{
+	if (!t->dp_have_miss) {
+		t->dp_have_miss = true;
+		t->dp_last_miss = vpn;
+		return;
+	}
+	const int64_t d = (int64_t)(vpn - t->dp_last_miss);
+	uint32_t r = dp_lookup(t, d);
+	if (r != NIL) {
+		/* predictions, most recently used successor first */
+		int64_t sd[TLB_PF_MAX_DEGREE];
+		uint64_t ss[TLB_PF_MAX_DEGREE];
+		uint32_t n = 0;
+		for (uint32_t k = 0; k < t->dp_slots; k++) {
+			uint64_t st = t->dp_sstamp[(size_t)r * t->dp_slots + k];
+			if (!st)
+				continue;
+			uint32_t j = n++;
+			while (j && ss[j - 1] < st) {
+				ss[j] = ss[j - 1];
+				sd[j] = sd[j - 1];
+				j--;
+			}
+			ss[j] = st;
+			sd[j] = t->dp_succ[(size_t)r * t->dp_slots + k];
+		}
+		for (uint32_t k = 0; k < n; k++)
+			pf_candidate(t, i, p, dkey, (int64_t)vpn + sd[k]);
+	} else {
+		dp_alloc(t, d);
+	}
+	if (t->dp_have_dist) {
+		uint32_t pr = dp_lookup(t, t->dp_last_dist);
+		if (pr == NIL)
+			pr = dp_alloc(t, t->dp_last_dist);
+		dp_learn(t, pr, d);
+	}
+	t->dp_last_dist = d;
+	t->dp_have_dist = true;
+	t->dp_last_miss = vpn;
+}
+
+static void pf_asp(struct tlb *t, unsigned i, unsigned p, uint64_t dkey, uint64_t vpn,
+		   uint64_t pc)
+{
+	const struct tlb_prefetch_desc *pf = &t->mach.pf;
+	if (!pc) {
+		t->pf[i].st.no_pc++;
+		return;
+	}
+	uint32_t e = (uint32_t)pc & t->asp_mask;
+	if (t->asp_pc[e] != pc) { /* new pc or a conflict: start over */
+		t->asp_pc[e] = pc;
+		t->asp_vpn[e] = vpn;
+		t->asp_svalid[e] = 0;
+		t->asp_cnt[e] = 0;
+		return;
+	}
+	const int64_t s = (int64_t)(vpn - t->asp_vpn[e]);
+	t->asp_vpn[e] = vpn;
+	if (s == 0)
+		return;
+	if (!t->asp_svalid[e]) {
+		t->asp_stride[e] = s;
+		t->asp_svalid[e] = 1;
+		t->asp_cnt[e]++;
+	} else if (t->asp_stride[e] == s) {
+		t->asp_cnt[e]++;
+	} else {
+		t->asp_stride[e] = s;
+		t->asp_cnt[e] = 0;
+	}
+	if (t->asp_cnt[e] <= pf->asp_threshold)
+		return;
+	for (uint32_t k = 0; k < pf->asp_degree; k++)
+		pf_candidate(t, i, p, dkey, (int64_t)vpn + (int64_t)(pf->asp_lookahead + k) * s);
+	if (pf->asp_extra)
+		pf_candidate(t, i, p, dkey, (int64_t)vpn - s);
+}
+
+/* Run every prefetcher on a miss of path p (demand key dkey). */
+static __attribute__((noinline)) void pf_run(struct tlb *t, unsigned p, uint64_t vaddr,
+					     uint64_t pc, uint64_t dkey)
+{
+	const uint64_t vpn = (vaddr & VA48_MASK) >> 12;
+	if (t->h2_n < 3)
+		t->h2_n++;
+	t->h2_hist[0] = t->h2_hist[1];
+	t->h2_hist[1] = t->h2_hist[2];
+	t->h2_hist[2] = vpn;
+	for (unsigned i = 0; i < t->npf; i++) {
+		t->pf[i].st.triggers++;
+		switch (t->pf[i].kind) {
+		case TLB_PF_STRIDE: {
+			const int64_t L = (int64_t)t->mach.pf.stride_length;
+			for (int64_t k = -L; k <= L; k++)
+				if (k)
+					pf_candidate(t, i, p, dkey, (int64_t)vpn + k);
+			break;
+		}
+		case TLB_PF_H2:
+			if (t->h2_n == 3) {
+				const uint64_t *h = t->h2_hist;
+				pf_candidate(t, i, p, dkey, (int64_t)(vpn + (h[2] - h[1])));
+				pf_candidate(t, i, p, dkey, (int64_t)(vpn + (h[1] - h[0])));
+			}
+			break;
+		case TLB_PF_DISTANCE:
+			pf_distance(t, i, p, dkey, vpn);
+			break;
+		default:
+			pf_asp(t, i, p, dkey, vpn, pc);
+			break;
+		}
+	}
+}
+
 static inline void fill_result(struct tlb_result *res, uint32_t cycles, uint32_t wcyc,
 			       unsigned level, unsigned sidx, unsigned reads, int pwc_hit)
 {
@@ -742,11 +1109,12 @@ static inline void fill_result(struct tlb_result *res, uint32_t cycles, uint32_t
 	res->structure = (uint8_t)sidx;
 	res->pte_reads = (uint8_t)reads;
 	res->pwc_hit = (int8_t)pwc_hit;
+	res->pq_hit = false;
 }
 
 /* Everything but a repeated first-level hit: probe, walk, fill. */
 static __attribute__((noinline)) uint32_t
-access_slow(struct tlb *t, uint64_t vaddr, unsigned p, unsigned c, uint64_t key,
+access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, uint64_t key,
 	    const struct tlb_translation *tr, struct tlb_result *res, bool timed, uint64_t now)
 {
 	const uint64_t vpn = key >> 2;
@@ -777,6 +1145,7 @@ access_slow(struct tlb *t, uint64_t vaddr, unsigned p, unsigned c, uint64_t key,
 	uint32_t cycles, wcyc = 0;
 	unsigned reads = 0;
 	int pwc_hit = -1;
+	bool pq_hit = false;
 	if (ha) {
 		cycles = t->base[p][hl] + ha->latency;
 		t->hits_by_level[t->levnum[p][hl] - 1]++;
@@ -795,6 +1164,15 @@ access_slow(struct tlb *t, uint64_t vaddr, unsigned p, unsigned c, uint64_t key,
 				fill_result(res, cycles, 0, mm->level, mm->sidx, 0, -1);
 			return cycles;
 		}
+	} else if (t->npf && (hidx = tarr_find(&t->pq, hset = (uint32_t)vpn & t->pq.set_mask,
+					       key, f)) != NIL) {
+		/* served by the prefetch queue: the entry moves to the TLBs */
+		pq_hit = true;
+		t->pf[t->pq_owner[hidx]].st.useful++;
+		tarr_drop_at(&t->pq, hset, hidx);
+		cycles = t->pq_hit_cycles[p];
+		t->pq_hits++;
+		t->tlb_cycles += cycles;
 	} else {
 		uint32_t tc = t->miss_cycles[p];
 		wcyc = walk(t, vaddr, tr, &reads, &pwc_hit);
@@ -864,18 +1242,23 @@ access_slow(struct tlb *t, uint64_t vaddr, unsigned p, unsigned c, uint64_t key,
 		}
 	}
 
+	if (!ha && t->npf)
+		pf_run(t, p, vaddr, pc, key);
+
 	if (res) {
 		if (ha)
 			fill_result(res, cycles, wcyc, t->levnum[p][hl], (unsigned)(ha - t->arr), 0, -1);
-		else
+		else {
 			fill_result(res, cycles, wcyc, 0, TLB_NONE, reads, pwc_hit);
+			res->pq_hit = pq_hit;
+		}
 	}
 	return cycles;
 }
 
 static inline __attribute__((always_inline)) uint32_t
-access_core(struct tlb *t, uint64_t vaddr, unsigned p, const struct tlb_translation *tr,
-	    struct tlb_result *res, bool timed, uint64_t now)
+access_core(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p,
+	    const struct tlb_translation *tr, struct tlb_result *res, bool timed, uint64_t now)
 {
 	const unsigned ps = tr->page_shift;
 	const unsigned c = ps >= 30 ? 2u : ps >= 21 ? 1u : 0u;
@@ -895,19 +1278,31 @@ access_core(struct tlb *t, uint64_t vaddr, unsigned p, const struct tlb_translat
 			fill_result(res, mm->cycles, 0, mm->level, mm->sidx, 0, -1);
 		return mm->cycles;
 	}
-	return access_slow(t, vaddr, p, c, key, tr, res, timed, now);
+	return access_slow(t, vaddr, pc, p, c, key, tr, res, timed, now);
 }
 
 uint32_t tlb_access(struct tlb *t, uint64_t vaddr, bool is_write,
 		    const struct tlb_translation *tr, struct tlb_result *res)
 {
-	return access_core(t, vaddr, is_write ? 1u : 0u, tr, res, false, 0);
+	return access_core(t, vaddr, 0, is_write ? 1u : 0u, tr, res, false, 0);
+}
+
+uint32_t tlb_access_pc(struct tlb *t, uint64_t vaddr, uint64_t pc, bool is_write,
+		       const struct tlb_translation *tr, struct tlb_result *res)
+{
+	return access_core(t, vaddr, pc, is_write ? 1u : 0u, tr, res, false, 0);
 }
 
 uint32_t tlb_access_at(struct tlb *t, uint64_t now, uint64_t vaddr, bool is_write,
 		       const struct tlb_translation *tr, struct tlb_result *res)
 {
-	return access_core(t, vaddr, is_write ? 1u : 0u, tr, res, true, now);
+	return access_core(t, vaddr, 0, is_write ? 1u : 0u, tr, res, true, now);
+}
+
+void tlb_set_translator(struct tlb *t, tlb_translate_fn fn, void *ctx)
+{
+	t->xlate = fn;
+	t->xlate_ctx = ctx;
 }
 
 /* ---- maintenance ---- */
@@ -944,7 +1339,36 @@ void tlb_invalidate(struct tlb *t, uint64_t start, uint64_t len)
 			}
 		}
 	}
+	if (t->npf) {
+		struct tarr *a = &t->pq;
+		for (uint32_t idx = 0; idx < a->entries; idx++) {
+			uint64_t k = a->key[idx];
+			if (!k)
+				continue;
+			unsigned shift = size_shift[(k & 3u) - 1u];
+			uint64_t pstart = (k >> 2) << shift;
+			uint64_t pend = pstart + (UINT64_C(1) << shift);
+			if (pend < pstart)
+				pend = UINT64_MAX;
+			if (pstart < end && start < pend) {
+				t->pf[t->pq_owner[idx]].st.useless++;
+				tarr_drop(a, idx);
+			}
+		}
+	}
 	pwc_flush(t);
+}
+
+/* Drop every PQ entry; counted useless when count. */
+static void pq_flush(struct tlb *t, bool count)
+{
+	if (!t->npf)
+		return;
+	if (count)
+		for (uint32_t idx = 0; idx < t->pq.entries; idx++)
+			if (t->pq.key[idx])
+				t->pf[t->pq_owner[idx]].st.useless++;
+	tarr_clear(&t->pq);
 }
 
 void tlb_flush(struct tlb *t)
@@ -952,6 +1376,7 @@ void tlb_flush(struct tlb *t)
 	t->epoch++;
 	for (uint32_t i = 0; i < t->nstructs; i++)
 		tarr_clear(&t->arr[i]);
+	pq_flush(t, true);
 	pwc_flush(t);
 }
 
@@ -967,6 +1392,9 @@ void tlb_reset_stats(struct tlb *t)
 	memset(t->walks_by_size, 0, sizeof t->walks_by_size);
 	t->tlb_cycles = t->walk_cycles = t->queue_cycles = 0;
 	t->invalidations = 0;
+	for (unsigned i = 0; i < TLB_MAX_PREFETCHERS; i++)
+		memset(&t->pf[i].st, 0, sizeof t->pf[i].st);
+	t->pq_hits = t->pf_walks = t->pf_pte_reads = t->pf_walk_cycles = 0;
 }
 
 void tlb_reset(struct tlb *t)
@@ -982,6 +1410,27 @@ void tlb_reset(struct tlb *t)
 			t->pwc[j].rng = t->pwc[j].rng_seed;
 		}
 	memset(t->walker_busy, 0, (size_t)t->walkers * sizeof *t->walker_busy);
+	if (t->npf) {
+		const struct tlb_prefetch_desc *pf = &t->mach.pf;
+		pq_flush(t, false);
+		t->pq.rng = t->pq.rng_seed;
+		t->pf_clock = 0;
+		t->h2_n = 0;
+		memset(t->h2_hist, 0, sizeof t->h2_hist);
+		t->dp_have_miss = t->dp_have_dist = false;
+		t->dp_last_miss = 0;
+		t->dp_last_dist = 0;
+		if (t->dp_stamp) {
+			memset(t->dp_stamp, 0, pf->dp_rows * sizeof *t->dp_stamp);
+			memset(t->dp_sstamp, 0,
+			       (size_t)pf->dp_rows * pf->dp_slots * sizeof *t->dp_sstamp);
+		}
+		if (t->asp_pc) {
+			memset(t->asp_pc, 0, pf->asp_entries * sizeof *t->asp_pc);
+			memset(t->asp_cnt, 0, pf->asp_entries * sizeof *t->asp_cnt);
+			memset(t->asp_svalid, 0, pf->asp_entries);
+		}
+	}
 	tlb_reset_stats(t);
 }
 
@@ -1013,4 +1462,11 @@ void tlb_get_stats(const struct tlb *t, struct tlb_stats *out)
 		out->s[i].accesses = out->s[i].hits + out->s[i].misses;
 		out->s[i].mpma = acc > 0 ? (double)t->arr[i].st.misses * 1e6 / acc : 0.0;
 	}
+	out->pq_hits = t->pq_hits;
+	out->prefetch_walks = t->pf_walks;
+	out->prefetch_pte_reads = t->pf_pte_reads;
+	out->prefetch_walk_cycles = t->pf_walk_cycles;
+	out->nprefetchers = t->npf;
+	for (unsigned i = 0; i < t->npf; i++)
+		out->pf[i] = t->pf[i].st;
 }

@@ -79,8 +79,11 @@
  *   the runtime calls tlb_invalidate() whenever MimicOS unmaps, remaps,
  *   promotes or demotes, as the OS would issue INVLPG / a shootdown.
  *
- * Planned, not yet here (issue 5): TLB prefetchers (stride, H2, distance,
- * ASP, ATP/SBFP) feeding a prefetch queue probed alongside a level, a
+ * Prefetching (see "TLB prefetchers" below): stride, H2, distance (DP) and
+ * ASP feed one prefetch queue (PQ) probed alongside the last TLB level.
+ *
+ * Planned, not yet here (issue 5): ATP/SBFP (Vavouliotis et al., ISCA 2021),
+ * prefetching straight into a TLB structure instead of the PQ, a
  * page-size predictor, [walk] memory = cache (a set-associative data-cache
  * model over the PTE physical addresses). The structures above are laid out
  * so these add keys and functions without changing the ones below. Trace
@@ -124,6 +127,86 @@
  *                    pml4e_latency, pdpte_latency, pde_latency, pte_latency
  *                              cycles per entry read at that level (default 0)
  *                    walkers = N >= 1  concurrent page walkers (default 1)
+ *   [prefetch]       prefetchers = none | comma list of stride, h2, distance,
+ *                                  asp (at most TLB_MAX_PREFETCHERS; default
+ *                                  none). "atp" is recognised and refused
+ *                                  (not implemented yet).
+ *                    entries     = PQ entries (default 512)    } Virtuoso
+ *                    ways        = N | full    (default 4)     } mmu_base_prefetch.cfg
+ *                    latency     = cycles      (default 6)     } [tlb_prefetch/pq1]
+ *                    replacement = lru | fifo | random | srrip (default lru)
+ *                    walk        = yes | no  charge prefetch walks (default
+ *                                  yes: Virtuoso's model_prefetch_walks = true
+ *                                  in mmu_distance.cfg)
+ *   [prefetch.stride]   length = N >= 1 (default 2; mmu_base_prefetch.cfg
+ *                                "stride_prefetcher/length=2")
+ *   [prefetch.h2]       (no keys; Virtuoso's H2Prefetcher has none)
+ *   [prefetch.distance] rows = N (default 256), ways = N|full (default 4),
+ *                       slots = 1..16 (default 8)   (mmu_distance.cfg
+ *                       dp_prefetcher: num_rows=256, assoc=4, num_slots=8)
+ *   [prefetch.asp]      entries = power of two (default 256: table_size=8 is
+ *                       log2 entries, tlb_prefetcher_factory.h),
+ *                       threshold = N (default 3), lookahead = N (default 4),
+ *                       degree = 1..16 (default 3), extra = yes|no (default
+ *                       no)   (mmu_base_prefetch.cfg asp_prefetcher)
+ *
+ * ---------------------------------------------------------------------------
+ * TLB prefetchers
+ *   Trigger. Prefetchers observe the TLB miss stream: they are trained and
+ *   asked for candidates on every access that missed every TLB level of its
+ *   path (a demand walk or a PQ hit), after the demand translation has been
+ *   filled, as the distance prefetcher of Kandiraju & Sivasubramaniam
+ *   ("Going the distance for TLB prefetching", ISCA 2002) and the TLB
+ *   prefetchers of Vavouliotis et al. (ISCA 2021) do. A TLB hit never runs
+ *   them, so the hit path costs nothing extra.
+ *   Candidates are 4 KiB virtual page numbers (Virtuoso's prefetchers assume
+ *   4 KiB pages: "VPN = address >> 12"); each is translated with the
+ *   callback set by tlb_set_translator(). A candidate is
+ *     failed     outside [0, 2^48), no translator set, or unmapped (the
+ *                callback returned non-zero): nothing is inserted or charged;
+ *     duplicate  its page (of the size the callback gave) is the demand
+ *                page, is already in the PQ, or is in a TLB structure of the
+ *                access's path (probed without changing replacement state);
+ *     issued     otherwise: the translation is inserted in the PQ (LRU etc.
+ *                as configured), tagged with the prefetcher that issued it.
+ *   Walk cost. With [prefetch] walk = yes an issued prefetch is walked like a
+ *   demand walk (PWC probes and fills included, so it warms the PWCs), but
+ *   its cycles and entry reads go to prefetch_walk_cycles /
+ *   prefetch_pte_reads, never to the demand cycles, and the PWC hit/lookup
+ *   counters stay those of demand walks. Prefetch walks do not occupy a page
+ *   walker (ASSUMPTION: the model has no background time). With walk = no a
+ *   prefetch is free (Virtuoso's model_prefetch_walks = false).
+ *   PQ. Probed in parallel with the last TLB level of the path (Virtuoso's
+ *   mmu_base_prefetch.cfg has "tlb_prefetch/level = 2", its last level); a
+ *   PQ hit costs max(path lookup cycles, cycles of the levels before the
+ *   last + PQ latency), removes the entry, fills the TLB levels as a walk
+ *   would and counts "useful" for the prefetcher that issued it. A miss
+ *   costs nothing extra (ASSUMPTION). An entry evicted from the PQ, or
+ *   dropped by tlb_invalidate / tlb_flush, before it was used counts
+ *   "useless". Entries still in the PQ at the end are neither. "Late"
+ *   prefetches do not exist in this untimed model (a prefetch completes
+ *   before the next access).
+ *   Prefetchers (source; behaviour):
+ *     stride    Virtuoso stride_prefetcher.cc: on each trigger, pages
+ *               VPN-length .. VPN+length except VPN (neighbour prefetch).
+ *     h2        Virtuoso H2Prefetcher.cc: with the last three miss VPNs
+ *               A, B, C: C + (C - B) and C + (B - A) (needs three misses).
+ *     distance  Kandiraju & Sivasubramaniam 2002 / Virtuoso
+ *               DistanceTLBPrefetcher.cc: distance d = VPN - previous miss
+ *               VPN; the row tagged d (set = (low 32 ^ high 32 bits of d)
+ *               mod sets, LRU rows) predicts VPN + s for each successor s in
+ *               its slots, most recent first; then d is recorded as the
+ *               successor of the previous distance (LRU slots); a missing
+ *               row is allocated on lookup.
+ *     asp       Virtuoso arbitrary_stride_prefetcher.cc (Chen & Baer's
+ *               PC-indexed stride table): entry pc mod entries; a new pc
+ *               resets it; a stride of 0 only refreshes the last VPN; the
+ *               first stride sets counter 1, the same stride increments,
+ *               another resets to 0; counter > threshold prefetches VPN +
+ *               (lookahead + i) * stride, i < degree, plus VPN - stride
+ *               with extra = yes. Needs PCs (tlb_access_pc); a trigger
+ *               without a PC (pc 0) is counted in no_pc and ignored.
+ * ---------------------------------------------------------------------------
  */
 #ifndef TLBMODEL_TLBMODEL_H
 #define TLBMODEL_TLBMODEL_H
@@ -140,6 +223,8 @@
 #define TLB_PWC_LEVELS 3u    /* PML4E, PDPTE, PDE caches */
 #define TLB_NAME_MAX 32u     /* structure name buffer, including the NUL */
 #define TLB_NONE 0xffu       /* "no structure" in struct tlb_result */
+#define TLB_MAX_PREFETCHERS 4u /* prefetchers sharing the prefetch queue */
+#define TLB_PF_MAX_DEGREE 16u  /* distance slots, asp degree */
 
 /* Page sizes, as a bit mask (struct tlb_struct_desc.page_sizes). */
 enum {
@@ -176,6 +261,25 @@ enum tlb_pwc_tag { TLB_PWC_TAG_VA = 0, TLB_PWC_TAG_PTE };
 
 /* Memory model charged per page-table entry read by a walk. */
 enum tlb_walk_mem { TLB_WALK_FIXED = 0 };
+
+/* TLB prefetchers ([prefetch] prefetchers = ...). */
+enum tlb_pf_kind { TLB_PF_STRIDE = 0, TLB_PF_H2, TLB_PF_DISTANCE, TLB_PF_ASP, TLB_PF_NKINDS };
+
+/* [prefetch] and [prefetch.NAME]: see "TLB prefetchers" above. */
+struct tlb_prefetch_desc {
+	uint32_t n;                              /* prefetchers configured; 0 = none */
+	uint8_t kind[TLB_MAX_PREFETCHERS];       /* enum tlb_pf_kind, in list order */
+	uint32_t pq_entries;                     /* [prefetch] entries */
+	uint32_t pq_ways;                        /* [prefetch] ways (TLB_WAYS_FULL = full) */
+	uint32_t pq_latency;                     /* [prefetch] latency */
+	enum tlb_repl pq_repl;                   /* [prefetch] replacement */
+	bool walk;                               /* [prefetch] walk */
+	uint32_t stride_length;                  /* [prefetch.stride] length */
+	uint32_t dp_rows, dp_ways, dp_slots;     /* [prefetch.distance] */
+	uint32_t asp_entries, asp_threshold;     /* [prefetch.asp] */
+	uint32_t asp_lookahead, asp_degree;
+	bool asp_extra;
+};
 
 /* "ways = full": fully associative, resolved to ways = entries. */
 #define TLB_WAYS_FULL 0u
@@ -218,11 +322,14 @@ struct tlb_machine {
 	enum tlb_walk_mem walk_mem;                  /* [walk] memory */
 	uint32_t walk_latency[TLB_PT_LEVELS];        /* [walk] cycles per entry: PML4E, PDPTE, PDE, PTE */
 	uint32_t walkers;                            /* [walk] walkers */
+	struct tlb_prefetch_desc pf;                 /* [prefetch], [prefetch.NAME] */
 };
 
 /*
  * Reset m to the empty machine: no structures, no PWC, walk latencies 0,
- * one walker, seed 1, PWC replacement lru and tagging by va.
+ * one walker, seed 1, PWC replacement lru and tagging by va, no prefetcher
+ * (with the [prefetch*] defaults listed above in place for when one is
+ * named).
  */
 void tlb_machine_init(struct tlb_machine *m);
 
@@ -264,6 +371,9 @@ int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen);
 const char *tlb_repl_name(enum tlb_repl r);
 const char *tlb_fill_name(enum tlb_fill f);
 
+/* Name of a prefetcher kind as the machine file spells it ("stride", ...). */
+const char *tlb_pf_name(enum tlb_pf_kind k);
+
 /*
  * Allocator for the model's memory, as in mimicos: zalloc returns zeroed
  * memory or NULL; free receives the size that was allocated. tlbmodel makes
@@ -303,6 +413,19 @@ struct tlb_result {
 	uint8_t structure;     /* index in machine.s[] that hit; TLB_NONE = walked */
 	uint8_t pte_reads;     /* page-table entries read from memory (0 on a hit) */
 	int8_t pwc_hit;        /* deepest PWC level hit (0 PML4E .. 2 PDE); -1 none */
+	bool pq_hit;           /* missed every level, served by the prefetch queue */
+};
+
+/* Counters of one prefetcher (see "TLB prefetchers" above). */
+struct tlb_prefetch_stats {
+	uint64_t triggers;     /* misses it observed */
+	uint64_t candidates;   /* pages it predicted: issued + duplicate + failed */
+	uint64_t issued;       /* inserted in the PQ */
+	uint64_t useful;       /* PQ entries it issued that a demand access hit */
+	uint64_t useless;      /* PQ entries it issued evicted or invalidated unused */
+	uint64_t duplicate;    /* candidates already in a TLB, the PQ, or the demand page */
+	uint64_t failed;       /* candidates unmapped, out of range or untranslatable */
+	uint64_t no_pc;        /* asp: triggers without a PC (ignored) */
 };
 
 /* Counters of one structure (a structure's misses are its probes that missed). */
@@ -336,6 +459,13 @@ struct tlb_stats {
 	double cycles_per_access;                /* translation_cycles / accesses */
 	uint32_t nstructs;
 	struct tlb_struct_stats s[TLB_MAX_STRUCTS]; /* same order as machine.s[] */
+	/* prefetching (all 0 without [prefetch] prefetchers) */
+	uint64_t pq_hits;                        /* accesses served by the PQ */
+	uint64_t prefetch_walks;                 /* walks made for issued prefetches */
+	uint64_t prefetch_pte_reads;             /* entries they read */
+	uint64_t prefetch_walk_cycles;           /* their cycles; not in translation_cycles */
+	uint32_t nprefetchers;                   /* = machine.pf.n */
+	struct tlb_prefetch_stats pf[TLB_MAX_PREFETCHERS]; /* same order as machine.pf.kind[] */
 };
 
 struct tlb;
@@ -388,15 +518,40 @@ uint32_t tlb_access_at(struct tlb *t, uint64_t now, uint64_t vaddr, bool is_writ
 		       const struct tlb_translation *tr, struct tlb_result *res);
 
 /*
+ * Translation callback for prefetches: fill *out with the translation of
+ * vaddr (as MimicOS's mos_translate + mos_walk_path give it) and return 0,
+ * or return non-zero when vaddr is unmapped (no prefetch is made then). It
+ * must be pure with respect to the model: no call back into t, and it must
+ * not map anything (a prefetch never faults a page in).
+ */
+typedef int (*tlb_translate_fn)(void *ctx, uint64_t vaddr, struct tlb_translation *out);
+
+/*
+ * Set (or clear with fn = NULL) the translation callback prefetches use.
+ * Without one every prefetch candidate counts as failed. Kept across
+ * tlb_reset.
+ */
+void tlb_set_translator(struct tlb *t, tlb_translate_fn fn, void *ctx);
+
+/*
+ * As tlb_access, with the PC of the instruction that made the access
+ * (0 = unknown). Only the asp prefetcher uses it (Virtuoso's
+ * arbitrary_stride_prefetcher.cc indexes its table by "eip").
+ */
+uint32_t tlb_access_pc(struct tlb *t, uint64_t vaddr, uint64_t pc, bool is_write,
+		       const struct tlb_translation *tr, struct tlb_result *res);
+
+/*
  * The emulated OS changed the mappings of [start, start+len): drop every TLB
- * entry whose page overlaps the range (any page size) and flush all PWCs,
+ * and prefetch-queue entry whose page overlaps the range (any page size) and flush all PWCs,
  * as INVLPG does (SDM 4.10.4.1: it invalidates all paging-structure-cache
  * entries regardless of address). Cost O(total entries). Counters stay;
  * dropped entries are counted in tlb_stats.invalidations.
  */
 void tlb_invalidate(struct tlb *t, uint64_t start, uint64_t len);
 
-/* Drop every TLB and PWC entry (a CR3 write without PCID). Counters stay. */
+/* Drop every TLB, PWC and prefetch-queue entry (a CR3 write without PCID);
+ * PQ entries dropped unused count as useless. Other counters stay. */
 void tlb_flush(struct tlb *t);
 
 /*

@@ -1,0 +1,404 @@
+/*
+ * TLB prefetchers (tlbmodel.h, "TLB prefetchers"): each prefetcher on a
+ * pattern it must catch, with the useful / issued / walk counts computed by
+ * hand in the comments (not read from the implementation), on random
+ * addresses it must not catch, and config validation.
+ *
+ * Test machine: one L1 DTLB of 4 fully associative entries (4 KiB, 1 cycle),
+ * no PWC, every page-table level 10 cycles (a walk = 40), PQ of 16 fully
+ * associative entries, 6 cycles. A demand walk costs 1 + 40 = 41 cycles, a
+ * PQ hit max(1, 0 + 6) = 6.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlbmodel/tlbmodel.h"
+
+#define B UINT64_C(0x100000) /* first VPN of the mapped window */
+
+static void *zalloc(void *ctx, size_t bytes)
+{
+	(void)ctx;
+	return calloc(1, bytes);
+}
+static void zfree(void *ctx, void *p, size_t bytes)
+{
+	(void)ctx;
+	(void)bytes;
+	free(p);
+}
+static const struct tlb_allocator g_alloc = { zalloc, zfree, NULL };
+
+/* Identity-style translator: 4 KiB pages with VPN in [lo, hi) are mapped. */
+struct window {
+	uint64_t lo, hi;
+};
+
+static void tr_of(uint64_t vaddr, struct tlb_translation *out)
+{
+	uint64_t vpn = vaddr >> 12;
+	memset(out, 0, sizeof *out);
+	out->page_shift = 12;
+	out->levels = 4;
+	for (unsigned j = 0; j < 4; j++)
+		out->pte_paddr[j] = (UINT64_C(1) << 40) + ((vpn >> (9 * (3 - j))) << 3) + j * 4096;
+}
+
+static int xlate(void *ctx, uint64_t vaddr, struct tlb_translation *out)
+{
+	const struct window *w = ctx;
+	uint64_t vpn = vaddr >> 12;
+	if (vpn < w->lo || vpn >= w->hi)
+		return -1;
+	tr_of(vaddr, out);
+	return 0;
+}
+
+static void mset(struct tlb_machine *m, const char *sec, const char *key, const char *val)
+{
+	char err[256];
+	if (tlb_machine_set(m, sec, key, val, err, sizeof err))
+		fail_msg("tlb_machine_set(%s, %s, %s): %s", sec, key, val, err);
+}
+
+static void base_machine(struct tlb_machine *m, const char *prefetchers)
+{
+	tlb_machine_init(m);
+	mset(m, "tlb.l1", "level", "1");
+	mset(m, "tlb.l1", "page_sizes", "4K");
+	mset(m, "tlb.l1", "entries", "4");
+	mset(m, "tlb.l1", "ways", "full");
+	mset(m, "tlb.l1", "latency", "1");
+	mset(m, "walk", "latency", "10");
+	if (prefetchers) {
+		mset(m, "prefetch", "prefetchers", prefetchers);
+		mset(m, "prefetch", "entries", "16");
+		mset(m, "prefetch", "ways", "full");
+		mset(m, "prefetch", "latency", "6");
+	}
+}
+
+static struct tlb *make(const struct tlb_machine *m, struct window *w)
+{
+	char err[256];
+	struct tlb *t = tlb_create(m, &g_alloc, err, sizeof err);
+	if (!t)
+		fail_msg("tlb_create: %s", err);
+	tlb_set_translator(t, xlate, w);
+	return t;
+}
+
+static void acc(struct tlb *t, uint64_t rel_page, uint64_t pc)
+{
+	struct tlb_translation tr;
+	uint64_t va = ((B + rel_page) << 12) + 0x10;
+	tr_of(va, &tr);
+	if (pc)
+		tlb_access_pc(t, va, pc, false, &tr, NULL);
+	else
+		tlb_access(t, va, false, &tr, NULL);
+}
+
+/* ---- stride: sequential pages 0..19 ---- */
+static void test_stride_sequential(void **state)
+{
+	(void)state;
+	const uint64_t N = 20;
+	struct tlb_machine m;
+	base_machine(&m, "stride"); /* length 2 (default) */
+	struct window w = { B, B + N };
+	struct tlb *t = make(&m, &w);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, i, 0);
+	struct tlb_stats s;
+	tlb_get_stats(t, &s);
+	/*
+	 * Access i triggers candidates i-2, i-1, i+1, i+2. i=0: -2, -1 unmapped,
+	 * 1 and 2 issued. i=1: -1 unmapped, 0 in the L1, 2 in the PQ, 3 issued.
+	 * 2 <= i <= 17: i-2, i-1 in the L1 (it holds the last 4 pages), i+1 in
+	 * the PQ, i+2 issued. i=18: 16, 17 in L1, 19 in PQ, 20 unmapped. i=19:
+	 * 17, 18 in L1, 20, 21 unmapped. So only page 0 walks; pages 1..19 hit
+	 * the PQ.
+	 */
+	assert_int_equal(s.nprefetchers, 1);
+	assert_int_equal(s.walks, 1);
+	assert_int_equal(s.pq_hits, N - 1);
+	assert_int_equal(s.pf[0].triggers, N);
+	assert_int_equal(s.pf[0].candidates, 4 * N);
+	assert_int_equal(s.pf[0].issued, 2 + 1 + 16);
+	assert_int_equal(s.pf[0].useful, N - 1);
+	assert_int_equal(s.pf[0].useless, 0);
+	assert_int_equal(s.pf[0].failed, 2 + 1 + 1 + 2);
+	assert_int_equal(s.pf[0].duplicate, 0 + 2 + 16 * 3 + 3 + 2);
+	/* demand: one walk (41) + 19 PQ hits (6 each); prefetch walks separate */
+	assert_int_equal(s.translation_cycles, 41 + (N - 1) * 6);
+	assert_int_equal(s.prefetch_walks, 19);
+	assert_int_equal(s.prefetch_walk_cycles, 19 * 40);
+	assert_int_equal(s.prefetch_pte_reads, 19 * 4);
+	assert_int_equal(s.walk_cycles, 40);
+	tlb_destroy(t);
+
+	/* without a prefetcher every page walks */
+	base_machine(&m, NULL);
+	t = make(&m, &w);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, i, 0);
+	tlb_get_stats(t, &s);
+	assert_int_equal(s.walks, N);
+	assert_int_equal(s.translation_cycles, N * 41);
+	assert_int_equal(s.nprefetchers, 0);
+	tlb_destroy(t);
+}
+
+/* ---- walk = no: prefetches are free ---- */
+static void test_prefetch_walk_off(void **state)
+{
+	(void)state;
+	struct tlb_machine m;
+	base_machine(&m, "stride");
+	mset(&m, "prefetch", "walk", "no");
+	struct window w = { B, B + 20 };
+	struct tlb *t = make(&m, &w);
+	for (uint64_t i = 0; i < 20; i++)
+		acc(t, i, 0);
+	struct tlb_stats s;
+	tlb_get_stats(t, &s);
+	assert_int_equal(s.pf[0].useful, 19);
+	assert_int_equal(s.prefetch_walks, 0);
+	assert_int_equal(s.prefetch_walk_cycles, 0);
+	tlb_destroy(t);
+}
+
+/* pages 0, 1, 4, 5, 8, 9, ...: deltas alternate +1, +3 */
+static uint64_t alt_page(uint64_t i)
+{
+	return 4 * (i / 2) + (i & 1);
+}
+
+/* ---- distance on alternating deltas ---- */
+static void test_distance_alternating(void **state)
+{
+	(void)state;
+	const uint64_t N = 20;
+	struct tlb_machine m;
+	base_machine(&m, "distance");
+	struct window w = { B, B + 1000 };
+	struct tlb *t = make(&m, &w);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, alt_page(i), 0);
+	struct tlb_stats s;
+	tlb_get_stats(t, &s);
+	/*
+	 * i=0 page 0: first miss. i=1 page 1: d=1, row 1 allocated. i=2 page 4:
+	 * d=3, row 3 allocated, 3 learnt as successor of 1. i=3 page 5: d=1, row
+	 * 1 predicts 5+3 = 8 (issued); 1 learnt after 3. i=4 page 8 hits the PQ,
+	 * d=3 predicts 9; and so on: from i=4 on every access hits the PQ and
+	 * issues one page. Walks 4, useful N-4, issued N-3 (the last unused).
+	 */
+	assert_int_equal(s.walks, 4);
+	assert_int_equal(s.pq_hits, N - 4);
+	assert_int_equal(s.pf[0].useful, N - 4);
+	assert_int_equal(s.pf[0].issued, N - 3);
+	assert_int_equal(s.pf[0].duplicate, 0);
+	assert_int_equal(s.pf[0].useless, 0);
+	tlb_destroy(t);
+}
+
+/* ---- H2 on alternating deltas ---- */
+static void test_h2_alternating(void **state)
+{
+	(void)state;
+	const uint64_t N = 20;
+	struct tlb_machine m;
+	base_machine(&m, "h2");
+	struct window w = { B, B + 1000 };
+	struct tlb *t = make(&m, &w);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, alt_page(i), 0);
+	struct tlb_stats s;
+	tlb_get_stats(t, &s);
+	/*
+	 * From the third miss on, with history A, B, C: C+(C-B) and C+(B-A).
+	 * At page 4m: 4m+3 (unused) and 4m+1 (next); at page 4m+1: 4m+2
+	 * (unused) and 4m+4 (next). Walks: pages 0, 1, 4 (i = 0..2); every later
+	 * access hits the PQ: useful N-3. Issued 2 per access from i=2: 2(N-2),
+	 * all distinct pages. The N-2 unused ones plus the last access's "next"
+	 * (never accessed) stay in the 16-entry LRU PQ, whose oldest unused
+	 * entries are evicted: useless = (N-2) + 1 - 16 = 3.
+	 */
+	assert_int_equal(s.walks, 3);
+	assert_int_equal(s.pf[0].useful, N - 3);
+	assert_int_equal(s.pf[0].issued, 2 * (N - 2));
+	assert_int_equal(s.pf[0].duplicate, 0);
+	assert_int_equal(s.pf[0].useless, (N - 2) + 1 - 16);
+	tlb_destroy(t);
+}
+
+/* ---- ASP: one PC, stride 2 pages ---- */
+static void test_asp_stride(void **state)
+{
+	(void)state;
+	const uint64_t N = 20, PC = 0x401000;
+	struct tlb_machine m;
+	base_machine(&m, "asp"); /* threshold 3, lookahead 4, degree 3 */
+	struct window w = { B, B + 1000 };
+	struct tlb *t = make(&m, &w);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, 2 * i, PC);
+	struct tlb_stats s;
+	tlb_get_stats(t, &s);
+	/*
+	 * i=0 takes the entry; i=1 stride 2, counter 1; i=2: 2; i=3: 3; i=4
+	 * (page 8): 4 > 3, prefetch 8 + (4,5,6)*2 = 16, 18, 20. i>=5 (page 2i):
+	 * 2i+8, 2i+10 already in the PQ, 2i+12 issued. Pages 0..14 (i<8) walk;
+	 * page 2i for i>=8 was issued by access max(4, i-6) < i: a PQ hit.
+	 */
+	assert_int_equal(s.walks, 8);
+	assert_int_equal(s.pf[0].useful, N - 8);
+	assert_int_equal(s.pf[0].issued, 3 + (N - 5));
+	assert_int_equal(s.pf[0].duplicate, 2 * (N - 5));
+	assert_int_equal(s.pf[0].useless, 0);
+	assert_int_equal(s.pf[0].no_pc, 0);
+	tlb_destroy(t);
+
+	/* the same stream without PCs: ASP is blind */
+	t = make(&m, &w);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, 2 * i, 0);
+	tlb_get_stats(t, &s);
+	assert_int_equal(s.walks, N);
+	assert_int_equal(s.pf[0].no_pc, N);
+	assert_int_equal(s.pf[0].issued, 0);
+	tlb_destroy(t);
+}
+
+/* ---- random pages: no prefetcher may gain ---- */
+static void test_random_not_caught(void **state)
+{
+	(void)state;
+	static const char *const kinds[] = { "stride", "h2", "distance", "asp" };
+	const uint64_t N = 4000;
+	for (unsigned k = 0; k < 4; k++) {
+		struct tlb_machine m;
+		base_machine(&m, kinds[k]);
+		struct window w = { B, B + (UINT64_C(1) << 20) };
+		struct tlb *t = make(&m, &w);
+		uint64_t x = 0x1234567u;
+		for (uint64_t i = 0; i < N; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			acc(t, x & ((UINT64_C(1) << 20) - 1), 0x400100);
+		}
+		struct tlb_stats s;
+		tlb_get_stats(t, &s);
+		/* 2^20 pages, a 16-entry PQ: a random hit on it has chance ~2^-16 */
+		assert_true(s.pf[0].useful * 50 <= s.pf[0].issued + 1);
+		/* every access hit the L1, the PQ, or walked; PQ hits are useful ones */
+		assert_int_equal(s.hits_by_level[0] + s.pq_hits + s.walks, s.accesses);
+		assert_int_equal(s.pq_hits, s.pf[0].useful);
+		assert_true(s.walks >= N - N / 100 - 4);
+		tlb_destroy(t);
+	}
+}
+
+/* ---- invalidation drops PQ entries (counted useless) ---- */
+static void test_invalidate_drops_pq(void **state)
+{
+	(void)state;
+	struct tlb_machine m;
+	base_machine(&m, "stride");
+	mset(&m, "prefetch.stride", "length", "1");
+	struct window w = { B, B + 100 };
+	struct tlb *t = make(&m, &w);
+	acc(t, 10, 0); /* walks; issues 9 and 11 */
+	struct tlb_stats s;
+	tlb_get_stats(t, &s);
+	assert_int_equal(s.pf[0].issued, 2);
+	tlb_invalidate(t, (B + 11) << 12, 4096);
+	acc(t, 11, 0); /* no longer in the PQ: a walk */
+	tlb_get_stats(t, &s);
+	assert_int_equal(s.walks, 2);
+	assert_int_equal(s.pq_hits, 0);
+	assert_int_equal(s.pf[0].useless, 1);
+	acc(t, 9, 0); /* still in the PQ */
+	tlb_get_stats(t, &s);
+	assert_int_equal(s.pq_hits, 1);
+	assert_int_equal(s.pf[0].useful, 1);
+	tlb_destroy(t);
+}
+
+/* ---- config validation names the key ---- */
+static void expect_set_err(const char *sec, const char *key, const char *val, const char *want)
+{
+	struct tlb_machine m;
+	char err[256];
+	base_machine(&m, NULL);
+	assert_int_equal(tlb_machine_set(&m, sec, key, val, err, sizeof err), -1);
+	if (!strstr(err, want))
+		fail_msg("%s.%s=%s: message '%s' lacks '%s'", sec, key, val, err, want);
+}
+
+static void test_config_errors(void **state)
+{
+	(void)state;
+	assert_true(tlb_machine_owns_section("prefetch"));
+	assert_true(tlb_machine_owns_section("prefetch.asp"));
+	assert_false(tlb_machine_owns_section("prefetch."));
+	expect_set_err("prefetch", "prefetchers", "magic", "prefetch.prefetchers");
+	expect_set_err("prefetch", "prefetchers", "stride,atp", "not implemented");
+	expect_set_err("prefetch", "prefetchers", "stride,stride", "prefetch.prefetchers");
+	expect_set_err("prefetch", "bogus", "1", "prefetch.bogus");
+	expect_set_err("prefetch", "walk", "maybe", "prefetch.walk");
+	expect_set_err("prefetch.asp", "entries", "100", "prefetch.asp.entries");
+	expect_set_err("prefetch.asp", "degree", "0", "prefetch.asp.degree");
+	expect_set_err("prefetch.stride", "foo", "1", "prefetch.stride.foo");
+	expect_set_err("prefetch.stride", "length", "0", "prefetch.stride.length");
+	expect_set_err("prefetch.distance", "slots", "17", "prefetch.distance.slots");
+	expect_set_err("prefetch.h2", "size", "1", "prefetch.h2.size");
+	expect_set_err("prefetch.nope", "x", "1", "prefetch.nope");
+
+	struct tlb_machine m;
+	char err[256];
+	base_machine(&m, "distance");
+	mset(&m, "prefetch.distance", "ways", "3");
+	assert_int_equal(tlb_machine_validate(&m, err, sizeof err), -1);
+	assert_non_null(strstr(err, "prefetch.distance.rows"));
+	assert_null(tlb_create(&m, &g_alloc, err, sizeof err));
+
+	base_machine(&m, "stride");
+	mset(&m, "prefetch", "entries", "24"); /* 24 / 4 ways = 6 sets */
+	mset(&m, "prefetch", "ways", "4");
+	assert_int_equal(tlb_machine_validate(&m, err, sizeof err), -1);
+	assert_non_null(strstr(err, "prefetch.ways"));
+
+	/* a bad prefetch geometry does not matter while no prefetcher is named */
+	base_machine(&m, NULL);
+	mset(&m, "prefetch", "entries", "24");
+	assert_int_equal(tlb_machine_validate(&m, err, sizeof err), 0);
+	mset(&m, "prefetch", "prefetchers", "none");
+	assert_int_equal(tlb_machine_validate(&m, err, sizeof err), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stride_sequential),
+		cmocka_unit_test(test_prefetch_walk_off),
+		cmocka_unit_test(test_distance_alternating),
+		cmocka_unit_test(test_h2_alternating),
+		cmocka_unit_test(test_asp_stride),
+		cmocka_unit_test(test_random_not_caught),
+		cmocka_unit_test(test_invalidate_drops_pq),
+		cmocka_unit_test(test_config_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
