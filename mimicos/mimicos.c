@@ -17,7 +17,8 @@
 struct mos {
 	struct mos_env env; /* allocator, buddy, page table, fault-around */
 	struct vma_set vmas;
-	const struct mos_policy *policy;
+	const struct mos_policy *policy; /* a built-in, or &user_policy */
+	struct mos_policy user_policy;   /* copied from mos_config.policy_ops */
 	void *policy_state;
 	bool policy_ready; /* policy->init succeeded */
 
@@ -204,7 +205,12 @@ struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator 
 	if (!cfg || !alloc || !alloc->zalloc || !alloc->free)
 		return NULL;
 	uint32_t fa = cfg->fault_around_pages;
-	const struct mos_policy *policy = mos_policy_find(cfg->policy);
+	struct mos_policy user = { 0 };
+	const struct mos_policy *policy = NULL;
+	if (!cfg->policy_ops)
+		policy = mos_policy_find(cfg->policy);
+	else if (mos_policy_from_ops(cfg->policy_ops, &user))
+		policy = &user;
 	if (cfg->mem_bytes == 0 || (cfg->mem_bytes & (MOS_PAGE_SIZE - 1)) ||
 	    cfg->mem_bytes > MOS_MEM_LIMIT || fa == 0 || (fa & (fa - 1)) || !policy)
 		return NULL;
@@ -217,12 +223,17 @@ struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator 
 	struct mos *m = alloc->zalloc(alloc->ctx, sizeof(*m));
 	if (!m)
 		return NULL;
+	m->env.svc = &mos_services;
 	m->env.alloc = *alloc;
 	m->env.fault_around_pages = fa;
 	m->env.thp_mode = cfg->thp_mode;
 	m->env.promotion_threshold = cfg->promotion_threshold;
 	m->env.eager_max_bytes = cfg->eager_max_bytes;
 	m->env.eager_populate_bytes = cfg->eager_populate_bytes;
+	if (policy == &user) {
+		m->user_policy = user;
+		policy = &m->user_policy;
+	}
 	m->policy = policy;
 	vma_set_init(&m->vmas, alloc);
 	*st = buddy_init(&m->env.buddy, cfg->mem_bytes >> MOS_PAGE_SHIFT, alloc);
@@ -230,7 +241,7 @@ struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator 
 		*st = pt_init(&m->env.pt, &m->env.buddy, alloc);
 	if (*st == MOS_OK)
 		*st = inject_fragmentation(m, cfg->fragmentation, cfg->seed);
-	if (*st == MOS_OK)
+	if (*st == MOS_OK && policy->init) /* NULL only for a caller-supplied policy */
 		*st = policy->init(&m->env, &m->policy_state);
 	if (*st != MOS_OK) {
 		mos_destroy(m);

@@ -15,7 +15,10 @@
 #ifndef MIMICOS_POLICY_H
 #define MIMICOS_POLICY_H
 
+#include <stddef.h>
+
 #include "buddy.h"
+#include "mimicos/policy_api.h"
 #include "pagetable.h"
 
 /* Counters policies (and the core) update; copied into struct mos_stats. */
@@ -28,6 +31,11 @@ struct mos_counters {
 
 /* The emulated machine state a policy works on. */
 struct mos_env {
+	/*
+	 * Must stay the first member: policy_api.h's mos_env_services() reads
+	 * it through the opaque pointer (the public ABI).
+	 */
+	const struct mos_policy_services *svc;
 	struct mos_allocator alloc;  /* host memory for bookkeeping */
 	struct buddy buddy;          /* emulated physical memory */
 	struct pt pt;                /* the process' page table */
@@ -119,6 +127,20 @@ struct mos_policy {
 	bool (*check)(const void *state, const struct mos_env *env, char *why, size_t why_len);
 };
 
+_Static_assert(offsetof(struct mos_env, svc) == 0, "svc must be the first member of mos_env");
+
+/*
+ * Public policies (policy_api.h) and this table. A caller-supplied struct
+ * mos_policy_ops is deliberately a separate, smaller struct, not this one:
+ * the slots here beyond the public six (before_move, scan_region,
+ * reserved_frames, reservations, owns_subpage) lean on internals (the
+ * extra_mapped scratch, the reserved-subpage exemption of the ownership
+ * check) that must stay free to change, and a public table needs an ABI
+ * version. The shared members have identical types (asserted in
+ * policy_api.c), so mos_create copies them into a struct mos_policy held in
+ * the machine and the core calls user and built-in policies the same way.
+ */
+
 /* Built-in policies. */
 extern const struct mos_policy mos_policy_baseline;
 extern const struct mos_policy mos_policy_thp;
@@ -127,6 +149,16 @@ extern const struct mos_policy mos_policy_eagerpaging;
 
 /* The built-in policy called name, or NULL. */
 const struct mos_policy *mos_policy_find(const char *name);
+
+/* The services behind policy_api.h's mos_env_* functions (policy_api.c). */
+extern const struct mos_policy_services mos_services;
+
+/*
+ * Validate a caller-supplied ops table (ABI version, non-empty name, fault
+ * and free_range set) and copy it into *out (other slots NULL). False when
+ * invalid.
+ */
+bool mos_policy_from_ops(const struct mos_policy_ops *ops, struct mos_policy *out);
 
 /* Shared helpers (policy_baseline.c / policy_thp.c). */
 

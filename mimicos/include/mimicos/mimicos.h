@@ -65,6 +65,8 @@ enum mos_thp_mode {
 	MOS_THP_MADVISE = 2,
 };
 
+struct mos_policy_ops; /* mimicos/policy_api.h */
+
 /*
  * Configuration of one emulated machine. Every field after fault_around_pages
  * was added later: zero means the behaviour from before it existed.
@@ -117,6 +119,14 @@ struct mos_config {
 	 * that was mapped. The rest is mapped (map_start/map_len) but not populated.
 	 */
 	uint64_t eager_populate_bytes;
+	/*
+	 * A caller-supplied allocation policy (see mimicos/policy_api.h), e.g.
+	 * the `vmemu_policy` table a host dlopen()ed from a policy .so. When
+	 * non-NULL it is used and `policy` is ignored (it may hold the .so's
+	 * path for messages); the table is copied, its name string and code
+	 * must stay loaded until mos_destroy(). NULL = the built-in `policy`.
+	 */
+	const struct mos_policy_ops *policy_ops;
 };
 
 /* VMA flags. */
@@ -232,11 +242,14 @@ struct mos;
  * a buddy allocator, an empty page table (its PML4 page already allocated),
  * no VMAs, and the named policy. Returns NULL and sets *st on failure:
  * MOS_EINVAL for a size that is zero, not a multiple of 4 KiB or above 2^44
- * bytes, an unknown policy or a fault_around_pages that is not a power of two,
+ * bytes, an unknown policy, a policy_ops table that is invalid (abi_version
+ * other than MOS_POLICY_ABI_VERSION, name NULL or empty, fault or free_range
+ * NULL), a fault_around_pages that is not a power of two,
  * a thp_mode out of range, promotion_threshold or fragmentation outside 0..1
  * (or NaN), eager_max_bytes / eager_populate_bytes not 0 or a power of two
- * >= 4 KiB; MOS_EHOST when the allocator fails. With fragmentation > 0 the
- * frames are pinned here (see struct mos_config).
+ * >= 4 KiB; MOS_EHOST when the allocator fails; whatever a policy_ops init
+ * returned. With fragmentation > 0 the frames are pinned here (see struct
+ * mos_config).
  */
 struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator *alloc,
 		       enum mos_status *st);
@@ -362,7 +375,10 @@ const struct mos_vma *mos_vma_at(const struct mos *m, size_t i);
 /* Snapshot of the counters. */
 void mos_get_stats(const struct mos *m, struct mos_stats *out);
 
-/* Name of the policy in force ("baseline", "thp", "reservethp", "eagerpaging"). */
+/*
+ * Name of the policy in force ("baseline", "thp", "reservethp",
+ * "eagerpaging", or the name in a caller-supplied policy_ops table).
+ */
 const char *mos_policy_name(const struct mos *m);
 
 /*
