@@ -1,6 +1,7 @@
 #include "runtime/config.h"
 
 #include <errno.h>
+#include <dlfcn.h>
 #include <ini.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include <mimicos/mimicos.h>
+#include <mimicos/policy_api.h>
 
 enum key_type { K_SIZE, K_UINT, K_DOUBLE, K_CHOICE, K_STRING, K_POLICY };
 
@@ -205,6 +207,36 @@ static void list_policies(char *buf, size_t len)
 		n += snprintf(buf + n, len - n, "%s%s", n ? ", " : "", p);
 }
 
+/*
+ * dlopen a user policy and find its ops table (mimicos/policy_api.h). The
+ * handle is never closed: the machine uses the code until exit. NULL with
+ * the reason in why.
+ */
+static const struct mos_policy_ops *load_policy(const char *path, char *why, size_t wlen)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		fmt(why, wlen, "cannot load policy: %s", dlerror());
+		return NULL;
+	}
+	const struct mos_policy_ops *ops = dlsym(h, MOS_POLICY_SYMBOL);
+	if (!ops) {
+		fmt(why, wlen, "%s does not define the symbol '%s' (see mimicos/policy_api.h)", path,
+		    MOS_POLICY_SYMBOL);
+		return NULL;
+	}
+	if (ops->abi_version != MOS_POLICY_ABI_VERSION) {
+		fmt(why, wlen, "%s is built for policy ABI version %u; this vmemu supports %u", path,
+		    (unsigned)ops->abi_version, (unsigned)MOS_POLICY_ABI_VERSION);
+		return NULL;
+	}
+	if (!ops->name || !ops->name[0] || !ops->fault || !ops->free_range) {
+		fmt(why, wlen, "%s: '%s' lacks a name, fault or free_range", path, MOS_POLICY_SYMBOL);
+		return NULL;
+	}
+	return ops;
+}
+
 /* Parse value for key k into cfg. On error writes the reason (without the
  * location prefix) into why and returns -1. */
 static int apply(struct vm_config *cfg, const struct key *k, const char *value, char *why,
@@ -284,10 +316,15 @@ static int apply(struct vm_config *cfg, const struct key *k, const char *value, 
 	}
 	case K_POLICY:
 		if (strchr(value, '/')) {
-			fmt(why, wlen, "loadable policy '%s': loading policies from a shared object "
-				       "is not implemented yet (issue 3)", value);
-			return -1;
+			/* a user policy: load it now, so a bad one stops the run here */
+			const struct mos_policy_ops *ops = load_policy(value, why, wlen);
+			if (!ops)
+				return -1;
+			snprintf(field, k->size, "%s", value);
+			cfg->policy_ops = ops;
+			return 0;
 		}
+		cfg->policy_ops = NULL;
 		for (size_t i = 0; mos_policy_builtin(i); i++)
 			if (!strcmp(mos_policy_builtin(i), value)) {
 				snprintf(field, k->size, "%s", value);
@@ -538,6 +575,7 @@ void vm_mos_config(const struct vm_config *c, struct mos_config *mc)
 	memset(mc, 0, sizeof *mc);
 	mc->mem_bytes = c->memory_size;
 	mc->policy = c->policy;
+	mc->policy_ops = c->policy_ops;
 	mc->fault_around_pages = (uint32_t)c->fault_around;
 	mc->thp_mode = (enum mos_thp_mode)c->thp_mode;
 	mc->promotion_threshold = c->thp_promotion_threshold;

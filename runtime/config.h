@@ -33,7 +33,8 @@ struct vm_config {
 	uint64_t heap_reserve;         /* virtual bytes reserved for the malloc family */
 	uint64_t heap_mmap_threshold;  /* anonymous private mmaps >= this are managed, bytes */
 	/* [mimicos] */
-	char policy[256];              /* allocation policy name */
+	char policy[256];              /* built-in policy name, or path of a policy .so */
+	const struct mos_policy_ops *policy_ops; /* the loaded .so's table, or NULL */
 	uint64_t fault_around;         /* pages populated per fault (power of two) */
 	/* [thp] */
 	int thp_mode;                  /* enum mos_thp_mode: never, always, madvise */

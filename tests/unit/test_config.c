@@ -136,7 +136,7 @@ static void override_errors(void **s)
 	assert_int_equal(vm_config_set(&c, "size=1G", err, sizeof err), -1);
 	assert_string_equal(err, "-s size=1G: expected section.key=value");
 	assert_int_equal(vm_config_set(&c, "mimicos.policy=/x/p.so", err, sizeof err), -1);
-	assert_non_null(strstr(err, "not implemented yet (issue 3)"));
+	assert_non_null(strstr(err, "-s mimicos.policy=/x/p.so: key 'mimicos.policy': cannot load policy: "));
 }
 
 static void env_loading(void **s)
