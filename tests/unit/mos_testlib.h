@@ -78,4 +78,13 @@ static inline struct mos_stats stats(const struct mos *m)
 	return s;
 }
 
+/* splitmix64: a seeded, deterministic random sequence for workloads. */
+static inline uint64_t rng_splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
 #endif

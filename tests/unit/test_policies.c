@@ -675,14 +675,6 @@ static void test_eager_holes_caps_fallback(void **state)
 
 /* --------------------------------------------------- random workloads */
 
-static uint64_t rng_next(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 #define WP 8192u /* pages of the virtual window: 32 MiB */
 
 /*
@@ -700,11 +692,11 @@ static void random_policy_workload(struct mos_config c, uint64_t seed, int steps
 	uint64_t s = seed;
 	int nfault = 0, noom = 0;
 	for (int step = 0; step < steps; step++) {
-		uint64_t r = rng_next(&s) % 100;
-		uint64_t a = rng_next(&s) % WP, len = 1 + rng_next(&s) % 1024;
-		if (rng_next(&s) % 2) { /* 2 MiB granules */
+		uint64_t r = rng_splitmix(&s) % 100;
+		uint64_t a = rng_splitmix(&s) % WP, len = 1 + rng_splitmix(&s) % 1024;
+		if (rng_splitmix(&s) % 2) { /* 2 MiB granules */
 			a &= ~511ull;
-			len = 512 * (1 + rng_next(&s) % 3);
+			len = 512 * (1 + rng_splitmix(&s) % 3);
 		}
 		if (a + len > WP)
 			len = WP - a;
@@ -720,11 +712,11 @@ static void random_policy_workload(struct mos_config c, uint64_t seed, int steps
 			const struct mos_vma *v = mos_vma_find(m, va);
 			if (v) {
 				uint64_t olen = (v->end - va) / P;
-				olen = 1 + rng_next(&s) % olen;
-				uint64_t nw = W + (rng_next(&s) % WP) * P;
-				if (rng_next(&s) % 2)
+				olen = 1 + rng_splitmix(&s) % olen;
+				uint64_t nw = W + (rng_splitmix(&s) % WP) * P;
+				if (rng_splitmix(&s) % 2)
 					nw &= ~(MB2 - 1);
-				uint64_t nlen = 1 + rng_next(&s) % 1024;
+				uint64_t nlen = 1 + rng_splitmix(&s) % 1024;
 				if (nw + nlen * P > W + WP * P)
 					nlen = (W + WP * P - nw) / P;
 				if (nlen) {
@@ -734,12 +726,12 @@ static void random_policy_workload(struct mos_config c, uint64_t seed, int steps
 			}
 		} else if (r < 35) {
 			enum mos_status st = mos_vma_advise(m, va, len * P,
-							    rng_next(&s) % 2 ? MOS_ADV_HUGEPAGE
+							    rng_splitmix(&s) % 2 ? MOS_ADV_HUGEPAGE
 									      : MOS_ADV_NOHUGEPAGE);
 			assert_true(st == MOS_OK || st == MOS_ENOVMA || st == MOS_ENOMEM);
 		} else if (r < 38) {
 			struct mos_range out[8];
-			size_t n = mos_scan(m, 1 + rng_next(&s) % 8192, out, 8);
+			size_t n = mos_scan(m, 1 + rng_splitmix(&s) % 8192, out, 8);
 			for (size_t i = 0; i < n; i++) {
 				uint32_t sh;
 				assert_true(xl(m, out[i].start, &sh) != NONE);
@@ -748,15 +740,15 @@ static void random_policy_workload(struct mos_config c, uint64_t seed, int steps
 			}
 		} else {
 			size_t nv = mos_vma_count(m);
-			if (nv && rng_next(&s) % 4) { /* mostly inside a VMA */
-				const struct mos_vma *t = mos_vma_at(m, rng_next(&s) % nv);
-				va = t->start + (rng_next(&s) % ((t->end - t->start) / P)) * P;
+			if (nv && rng_splitmix(&s) % 4) { /* mostly inside a VMA */
+				const struct mos_vma *t = mos_vma_at(m, rng_splitmix(&s) % nv);
+				va = t->start + (rng_splitmix(&s) % ((t->end - t->start) / P)) * P;
 			}
 			const struct mos_vma *v = mos_vma_find(m, va);
 			struct mos_fault_result res;
-			uint64_t fva = va + rng_next(&s) % P;
+			uint64_t fva = va + rng_splitmix(&s) % P;
 			bool mapped = xl(m, fva, NULL) != NONE;
-			enum mos_status st = mos_fault(m, fva, rng_next(&s) & 1, &res);
+			enum mos_status st = mos_fault(m, fva, rng_splitmix(&s) & 1, &res);
 			if (!v) {
 				assert_int_equal(st, MOS_ENOVMA);
 			} else if (st == MOS_ENOMEM) {

@@ -613,14 +613,6 @@ static void test_nextfit_behaves_as_documented(void **state)
 
 /* ----------------------------------------------- random workload via .so */
 
-static uint64_t rng_next(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 #define WP 8192u /* pages of the virtual window: 32 MiB */
 
 /*
@@ -637,8 +629,8 @@ static double random_workload(struct mos_config c, uint64_t seed, int steps)
 	uint64_t free0 = stats(m).frames_free, s = seed, pairs = 0, contig = 0;
 	int nfault = 0;
 	for (int step = 0; step < steps; step++) {
-		uint64_t r = rng_next(&s) % 100;
-		uint64_t a = rng_next(&s) % WP, len = 1 + rng_next(&s) % 1024;
+		uint64_t r = rng_splitmix(&s) % 100;
+		uint64_t a = rng_splitmix(&s) % WP, len = 1 + rng_splitmix(&s) % 1024;
 		if (a + len > WP)
 			len = WP - a;
 		uint64_t va = A + a * P;
@@ -652,9 +644,9 @@ static double random_workload(struct mos_config c, uint64_t seed, int steps)
 		} else if (r < 31) {
 			const struct mos_vma *v = mos_vma_find(m, va);
 			if (v) {
-				uint64_t olen = 1 + rng_next(&s) % ((v->end - va) / P);
-				uint64_t nw = A + (rng_next(&s) % WP) * P;
-				uint64_t nlen = 1 + rng_next(&s) % 1024;
+				uint64_t olen = 1 + rng_splitmix(&s) % ((v->end - va) / P);
+				uint64_t nw = A + (rng_splitmix(&s) % WP) * P;
+				uint64_t nlen = 1 + rng_splitmix(&s) % 1024;
 				if (nw + nlen * P > A + WP * P)
 					nlen = (A + WP * P - nw) / P;
 				if (nlen) {
@@ -667,15 +659,15 @@ static double random_workload(struct mos_config c, uint64_t seed, int steps)
 			assert_true(st == MOS_OK || st == MOS_ENOVMA);
 		} else {
 			size_t nv = mos_vma_count(m);
-			if (nv && rng_next(&s) % 4) {
-				const struct mos_vma *t = mos_vma_at(m, rng_next(&s) % nv);
-				va = t->start + (rng_next(&s) % ((t->end - t->start) / P)) * P;
+			if (nv && rng_splitmix(&s) % 4) {
+				const struct mos_vma *t = mos_vma_at(m, rng_splitmix(&s) % nv);
+				va = t->start + (rng_splitmix(&s) % ((t->end - t->start) / P)) * P;
 			}
 			const struct mos_vma *v = mos_vma_find(m, va);
 			struct mos_fault_result res;
-			uint64_t fva = va + rng_next(&s) % P;
+			uint64_t fva = va + rng_splitmix(&s) % P;
 			bool mapped = xl(m, fva, NULL) != NONE;
-			enum mos_status st = mos_fault(m, fva, rng_next(&s) & 1, &res);
+			enum mos_status st = mos_fault(m, fva, rng_splitmix(&s) & 1, &res);
 			if (!v) {
 				assert_int_equal(st, MOS_ENOVMA);
 			} else if (st == MOS_ENOMEM) {
