@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buddy.h"
+#include "phys.h"
 #include "pagetable.h"
 #include "policy.h"
 #include "vma.h"
@@ -120,12 +121,12 @@ static uint64_t rng_below(uint64_t *x, uint64_t n)
 }
 
 /* Free frames outside free blocks of order >= k (Linux's unusable numerator). */
-static uint64_t unusable_frames(const struct buddy *b, unsigned k)
+static uint64_t unusable_frames(const struct phys *p, unsigned k)
 {
 	uint64_t suitable = 0;
 	for (unsigned j = k; j < MOS_NR_ORDERS; j++)
-		suitable += b->nfree[j] << j;
-	return b->frames_free - suitable;
+		suitable += phys_free_blocks(p, j) << j;
+	return phys_free_frames(p) - suitable;
 }
 
 /*
@@ -139,10 +140,13 @@ static uint64_t unusable_frames(const struct buddy *b, unsigned k)
  * unless stopping short is closer to target (small memories, where one
  * region moves the index by more than 0.01). With target 1 every free 2 MiB
  * region gets a pin. Cost O(frames / 512).
+ * NUMA: the index and the candidate regions are machine-wide (all nodes);
+ * pins are chosen frames (phys_alloc_at), so no placement policy applies
+ * and they are not counted in node_allocs.
  */
 static enum mos_status inject_fragmentation(struct mos *m, double target, uint64_t seed)
 {
-	struct buddy *b = &m->env.buddy;
+	struct phys *b = &m->env.mem;
 	const struct mos_allocator *a = &m->env.alloc;
 	uint64_t nreg = b->nframes >> MOS_HPAGE_ORDER, ncand = 0;
 	if (target <= 0.0 || nreg == 0)
@@ -152,7 +156,7 @@ static enum mos_status inject_fragmentation(struct mos *m, double target, uint64
 		return MOS_EHOST;
 	for (uint64_t r = 0; r < nreg; r++) {
 		unsigned order;
-		if (buddy_block_of(b, r << MOS_HPAGE_ORDER, NULL, &order) == BUDDY_FREE &&
+		if (phys_block_of(b, r << MOS_HPAGE_ORDER, NULL, &order) == BUDDY_FREE &&
 		    order >= MOS_HPAGE_ORDER)
 			cand[ncand++] = (uint32_t)r;
 	}
@@ -164,7 +168,7 @@ static enum mos_status inject_fragmentation(struct mos *m, double target, uint64
 		cand[j] = t;
 	}
 	for (uint64_t c = 0; c < ncand; c++) {
-		double U = (double)unusable_frames(b, MOS_HPAGE_ORDER), F = (double)b->frames_free;
+		double U = (double)unusable_frames(b, MOS_HPAGE_ORDER), F = (double)phys_free_frames(b);
 		if (F <= 0.0 || U / F >= target)
 			break;
 		uint64_t p = 1;
@@ -185,7 +189,7 @@ static enum mos_status inject_fragmentation(struct mos *m, double target, uint64
 			uint16_t t = off[i];
 			off[i] = off[j];
 			off[j] = t;
-			buddy_alloc_at(b, base + off[i]);
+			phys_alloc_at(b, base + off[i]);
 			m->frames_pinned++;
 		}
 		if (p > 1)
@@ -216,7 +220,7 @@ struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator 
 		return NULL;
 	if ((unsigned)cfg->thp_mode > MOS_THP_MADVISE || !unit_interval(cfg->promotion_threshold) ||
 	    !unit_interval(cfg->fragmentation) || !pow2_or_zero(cfg->eager_max_bytes) ||
-	    !pow2_or_zero(cfg->eager_populate_bytes))
+	    !pow2_or_zero(cfg->eager_populate_bytes) || !phys_config_ok(cfg))
 		return NULL;
 
 	*st = MOS_EHOST;
@@ -236,9 +240,9 @@ struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator 
 	}
 	m->policy = policy;
 	vma_set_init(&m->vmas, alloc);
-	*st = buddy_init(&m->env.buddy, cfg->mem_bytes >> MOS_PAGE_SHIFT, alloc);
+	*st = phys_init(&m->env.mem, cfg, alloc);
 	if (*st == MOS_OK)
-		*st = pt_init(&m->env.pt, &m->env.buddy, alloc);
+		*st = pt_init_phys(&m->env.pt, &m->env.mem, alloc);
 	if (*st == MOS_OK)
 		*st = inject_fragmentation(m, cfg->fragmentation, cfg->seed);
 	if (*st == MOS_OK && policy->init) /* NULL only for a caller-supplied policy */
@@ -260,7 +264,7 @@ void mos_destroy(struct mos *m)
 		m->policy->fini(m->policy_state, &m->env);
 	pt_fini(&m->env.pt);
 	vma_set_fini(&m->vmas);
-	buddy_fini(&m->env.buddy);
+	phys_fini(&m->env.mem);
 	struct mos_allocator a = m->env.alloc;
 	a.free(a.ctx, m, sizeof(*m));
 }
@@ -312,16 +316,16 @@ static enum mos_status demote_huge(struct mos *m, uint64_t hva, uint64_t head, u
 	struct mos_env *env = &m->env;
 	uint64_t ilo = lo > hva ? lo : hva, ihi = hi < hva + MOS_HPAGE_SIZE ? hi : hva + MOS_HPAGE_SIZE;
 	bool frees = free_inside && ilo < ihi;
-	if (!frees && buddy_free_frames(&env->buddy) == 0)
+	if (!frees && phys_avail(&env->mem) == 0)
 		return MOS_ENOMEM;
 	pt_unmap(&env->pt, hva, NULL, NULL);
-	buddy_split(&env->buddy, head, MOS_HPAGE_ORDER, 0);
+	phys_split(&env->mem, head, MOS_HPAGE_ORDER, 0);
 	env->ctr.huge_pages--;
 	env->ctr.thp_split++;
 	uint64_t gone = 0;
 	if (frees) {
 		for (uint64_t va = ilo; va < ihi; va += MOS_PAGE_SIZE, gone++)
-			buddy_free(&env->buddy, head + ((va - hva) >> MOS_PAGE_SHIFT), 0);
+			phys_free(&env->mem, head + ((va - hva) >> MOS_PAGE_SHIFT), 0);
 	}
 	enum mos_status st = MOS_OK;
 	for (uint64_t va = hva; va < hva + MOS_HPAGE_SIZE; va += MOS_PAGE_SIZE) {
@@ -331,7 +335,7 @@ static enum mos_status demote_huge(struct mos *m, uint64_t hva, uint64_t head, u
 		if (st == MOS_OK)
 			st = pt_map(&env->pt, va, pfn, MOS_PAGE_SHIFT);
 		if (st != MOS_OK) { /* host OOM: give up this page and the rest */
-			buddy_free(&env->buddy, pfn, 0);
+			phys_free(&env->mem, pfn, 0);
 			gone++;
 		}
 	}
@@ -339,7 +343,7 @@ static enum mos_status demote_huge(struct mos *m, uint64_t hva, uint64_t head, u
 		for (uint64_t va = hva; va < hva + MOS_HPAGE_SIZE; va += MOS_PAGE_SIZE) {
 			uint64_t pfn;
 			if (pt_unmap(&env->pt, va, &pfn, NULL) == MOS_OK) {
-				buddy_free(&env->buddy, pfn, 0);
+				phys_free(&env->mem, pfn, 0);
 				gone++;
 			}
 		}
@@ -416,7 +420,7 @@ enum mos_status mos_vma_advise(struct mos *m, uint64_t start, uint64_t len, enum
 		    pt_lookup(&m->env.pt, at, NULL, &shift) == MOS_OK && shift == MOS_HPAGE_SHIFT)
 			need++;
 	}
-	if (need > buddy_free_frames(&m->env.buddy))
+	if (need > phys_avail(&m->env.mem))
 		return MOS_ENOMEM;
 	enum mos_status st = split_at(m, start, 0, 0, false);
 	if (st == MOS_OK)
@@ -533,7 +537,7 @@ enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint
 		}
 		cur = lf.vaddr + size;
 	}
-	if (nd.tables > buddy_free_frames(&m->env.buddy))
+	if (nd.tables > phys_avail(&m->env.mem))
 		return MOS_ENOMEM;
 	if (vma_reserve(&m->vmas, 2) != MOS_OK)
 		return MOS_EHOST;
@@ -690,8 +694,9 @@ const struct mos_vma *mos_vma_at(const struct mos *m, size_t i)
 void mos_get_stats(const struct mos *m, struct mos_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->frames_total = m->env.buddy.nframes;
-	out->frames_free = buddy_free_frames(&m->env.buddy);
+	const struct phys *ph = &m->env.mem;
+	out->frames_total = ph->nframes;
+	out->frames_free = phys_free_frames(ph);
 	out->data_frames = m->data_frames;
 	out->data_frames_peak = m->data_frames_peak;
 	out->pt_pages = pt_tables(&m->env.pt);
@@ -703,11 +708,19 @@ void mos_get_stats(const struct mos *m, struct mos_stats *out)
 	out->oom_events = m->oom_events;
 	out->vmas = m->vmas.n;
 	for (unsigned k = 0; k < MOS_NR_ORDERS; k++) {
-		out->free_blocks[k] = buddy_free_blocks(&m->env.buddy, k);
+		out->free_blocks[k] = phys_free_blocks(ph, k);
 		uint64_t fr = out->frames_free;
-		out->unusable_index[k] =
-			fr ? (double)unusable_frames(&m->env.buddy, k) / (double)fr : 1.0;
+		out->unusable_index[k] = fr ? (double)unusable_frames(ph, k) / (double)fr : 1.0;
 	}
+	out->numa_nodes = ph->nnodes;
+	for (unsigned n = 0; n < ph->nnodes; n++) {
+		out->node_frames[n] = ph->node[n].nframes;
+		out->node_frames_free[n] = ph->node[n].frames_free;
+		out->node_frames_used[n] = ph->node[n].nframes - ph->node[n].frames_free;
+		out->node_allocs[n] = ph->allocs[n];
+	}
+	out->numa_remote = ph->remote;
+	out->numa_spills = ph->spills;
 	const struct mos_counters *c = &m->env.ctr;
 	out->frames_pinned = m->frames_pinned;
 	out->frames_reserved =
@@ -729,6 +742,25 @@ void mos_get_stats(const struct mos *m, struct mos_stats *out)
 	out->eager_blocks = c->eager_blocks;
 }
 
+enum mos_status mos_set_cpu_node(struct mos *m, unsigned node)
+{
+	if (node >= m->env.mem.nnodes)
+		return MOS_EINVAL;
+	m->env.mem.cpu_node = node;
+	return MOS_OK;
+}
+
+int mos_pfn_node(const struct mos *m, uint64_t pfn)
+{
+	return pfn < m->env.mem.nframes ? (int)phys_node_of(&m->env.mem, pfn) : -1;
+}
+
+unsigned mos_node_distance(const struct mos *m, unsigned from, unsigned to)
+{
+	const struct phys *p = &m->env.mem;
+	return from < p->nnodes && to < p->nnodes ? p->dist[from][to] : 0;
+}
+
 const char *mos_policy_name(const struct mos *m)
 {
 	return m->policy->name;
@@ -745,9 +777,9 @@ struct own_check {
 
 static bool own_frame(struct own_check *c, uint64_t pfn, const char *what)
 {
-	if (pfn >= c->m->env.buddy.nframes)
+	if (pfn >= c->m->env.mem.nframes)
 		return mos_why(c->why, c->why_len, what, pfn);
-	if (buddy_block_of(&c->m->env.buddy, pfn, NULL, NULL) != BUDDY_ALLOC)
+	if (phys_block_of(&c->m->env.mem, pfn, NULL, NULL) != BUDDY_ALLOC)
 		return mos_why(c->why, c->why_len, "frame in use but free in the buddy allocator, pfn", pfn);
 	if (c->seen[pfn >> 3] & (1u << (pfn & 7)))
 		return mos_why(c->why, c->why_len, "frame used twice, pfn", pfn);
@@ -761,7 +793,7 @@ static bool own_visit(void *ctx, bool is_table, uint64_t vaddr, uint64_t pfn, un
 	if (is_table) {
 		uint64_t head;
 		unsigned order;
-		if (buddy_block_of(&c->m->env.buddy, pfn, &head, &order) != BUDDY_ALLOC || head != pfn ||
+		if (phys_block_of(&c->m->env.mem, pfn, &head, &order) != BUDDY_ALLOC || head != pfn ||
 		    order != 0)
 			return mos_why(c->why, c->why_len, "table page is not an allocated order-0 block, pfn",
 				       pfn);
@@ -772,10 +804,10 @@ static bool own_visit(void *ctx, bool is_table, uint64_t vaddr, uint64_t pfn, un
 	const struct mos_vma *v = mos_vma_find(c->m, vaddr);
 	if (!v || vaddr + size > v->end)
 		return mos_why(c->why, c->why_len, "mapping outside every VMA at vaddr", vaddr);
-	const struct buddy *b = &c->m->env.buddy;
+	const struct phys *b = &c->m->env.mem;
 	uint64_t head = 0;
 	unsigned order = 0;
-	bool own_block = pfn < b->nframes && buddy_block_of(b, pfn, &head, &order) == BUDDY_ALLOC &&
+	bool own_block = pfn < b->nframes && phys_block_of(b, pfn, &head, &order) == BUDDY_ALLOC &&
 			 head == pfn && order == page_shift - MOS_PAGE_SHIFT;
 	if (page_shift == MOS_HPAGE_SHIFT) {
 		c->huge++;
@@ -800,12 +832,12 @@ bool mos_check(const struct mos *m, char *why, size_t why_len)
 {
 	if (why && why_len)
 		why[0] = '\0';
-	if (!buddy_check(&m->env.buddy, why, why_len) || !pt_check(&m->env.pt, why, why_len) ||
+	if (!phys_check(&m->env.mem, why, why_len) || !pt_check(&m->env.pt, why, why_len) ||
 	    !vma_check(&m->vmas, why, why_len))
 		return false;
 
 	const struct mos_allocator *a = &m->env.alloc;
-	uint64_t nframes = m->env.buddy.nframes;
+	uint64_t nframes = m->env.mem.nframes;
 	size_t bytes = (size_t)((nframes + 7) / 8);
 	struct own_check c = { .m = m, .why = why, .why_len = why_len };
 	c.seen = a->zalloc(a->ctx, bytes);
@@ -824,11 +856,11 @@ bool mos_check(const struct mos *m, char *why, size_t why_len)
 		return mos_why(why, why_len, "huge_pages counter differs from the 2 MiB leaves:", c.huge);
 	uint64_t reserved =
 		m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0;
-	if (nframes - buddy_free_frames(&m->env.buddy) !=
+	if (nframes - phys_free_frames(&m->env.mem) !=
 	    c.tables + c.data_frames + reserved + m->frames_pinned)
 		return mos_why(why, why_len,
 			       "allocated frames not owned by tables, mappings, reservations or pins:",
-			       nframes - buddy_free_frames(&m->env.buddy) - c.tables - c.data_frames -
+			       nframes - phys_free_frames(&m->env.mem) - c.tables - c.data_frames -
 				       reserved - m->frames_pinned);
 	if (m->policy->check && !m->policy->check(m->policy_state, &m->env, why, why_len))
 		return false;

@@ -41,15 +41,24 @@ static int leaf_level(unsigned page_shift)
 	}
 }
 
+static void frame_free(struct pt *pt, uint64_t pfn)
+{
+	if (pt->phys)
+		phys_free(pt->phys, pfn, 0);
+	else
+		buddy_free(pt->buddy, pfn, 0);
+}
+
 static enum mos_status node_alloc(struct pt *pt, unsigned level, struct pt_node **out)
 {
 	uint64_t pfn;
-	enum mos_status st = buddy_alloc(pt->buddy, 0, &pfn);
+	enum mos_status st = pt->phys ? phys_alloc(pt->phys, 0, PHYS_NO_ADDR, &pfn)
+				      : buddy_alloc(pt->buddy, 0, &pfn);
 	if (st != MOS_OK)
 		return st;
 	struct pt_node *n = pt->alloc.zalloc(pt->alloc.ctx, node_bytes(level));
 	if (!n) {
-		buddy_free(pt->buddy, pfn, 0);
+		frame_free(pt, pfn);
 		return MOS_EHOST;
 	}
 	n->pfn = pfn;
@@ -60,13 +69,27 @@ static enum mos_status node_alloc(struct pt *pt, unsigned level, struct pt_node 
 
 static void node_free(struct pt *pt, struct pt_node *n)
 {
-	buddy_free(pt->buddy, n->pfn, 0);
+	frame_free(pt, n->pfn);
 	pt->alloc.free(pt->alloc.ctx, n, node_bytes(n->level));
 }
 
 enum mos_status pt_init(struct pt *pt, struct buddy *buddy, const struct mos_allocator *alloc)
 {
 	pt->buddy = buddy;
+	pt->phys = NULL;
+	pt->alloc = *alloc;
+	pt->root = NULL;
+	pt->tables = 0;
+	enum mos_status st = node_alloc(pt, PT_LEVEL_PML4, &pt->root);
+	if (st == MOS_OK)
+		pt->tables = 1;
+	return st;
+}
+
+enum mos_status pt_init_phys(struct pt *pt, struct phys *phys, const struct mos_allocator *alloc)
+{
+	pt->buddy = NULL;
+	pt->phys = phys;
 	pt->alloc = *alloc;
 	pt->root = NULL;
 	pt->tables = 0;

@@ -22,6 +22,7 @@
 #define MIMICOS_PAGETABLE_H
 
 #include "buddy.h"
+#include "phys.h"
 
 #define PT_ENTRIES 512u
 #define PT_VA_BITS 48u
@@ -45,7 +46,8 @@ struct pt_node {
 };
 
 struct pt {
-	struct buddy *buddy;        /* table pages come from here (order 0) */
+	struct buddy *buddy;        /* table pages come from here (order 0), unless phys */
+	struct phys *phys;          /* if set: table pages from phys_alloc (NUMA placement) */
 	struct mos_allocator alloc; /* host memory for pt_node */
 	struct pt_node *root;       /* the PML4 */
 	uint64_t tables;            /* table pages, including the PML4 */
@@ -63,6 +65,13 @@ struct pt_leaf {
  * buddy, which must outlive pt). Errors: MOS_ENOMEM (no frame), MOS_EHOST.
  */
 enum mos_status pt_init(struct pt *pt, struct buddy *buddy, const struct mos_allocator *alloc);
+
+/*
+ * pt_init with table pages from the NUMA-aware physical memory: each is one
+ * phys_alloc(phys, 0, PHYS_NO_ADDR) under the machine's placement policy
+ * (phys must outlive pt). Errors as pt_init.
+ */
+enum mos_status pt_init_phys(struct pt *pt, struct phys *phys, const struct mos_allocator *alloc);
 
 /*
  * Free every table page (frames back to the buddy, host nodes to the

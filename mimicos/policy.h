@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "buddy.h"
+#include "phys.h"
 #include "mimicos/policy_api.h"
 #include "pagetable.h"
 
@@ -37,7 +38,7 @@ struct mos_env {
 	 */
 	const struct mos_policy_services *svc;
 	struct mos_allocator alloc;  /* host memory for bookkeeping */
-	struct buddy buddy;          /* emulated physical memory */
+	struct phys mem;             /* emulated physical memory: NUMA nodes, one buddy each */
 	struct pt pt;                /* the process' page table */
 	uint32_t fault_around_pages; /* cfg: pages considered per fault, power of two */
 	enum mos_thp_mode thp_mode;  /* cfg */

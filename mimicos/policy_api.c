@@ -37,31 +37,31 @@ bool mos_policy_from_ops(const struct mos_policy_ops *ops, struct mos_policy *ou
 
 static enum mos_status svc_alloc(struct mos_env *env, unsigned order, uint64_t *pfn)
 {
-	return buddy_alloc(&env->buddy, order, pfn);
+	return phys_alloc(&env->mem, order, PHYS_NO_ADDR, pfn);
 }
 
 static enum mos_status svc_alloc_at(struct mos_env *env, uint64_t pfn)
 {
-	if (pfn >= env->buddy.nframes)
+	if (pfn >= env->mem.nframes)
 		return MOS_EINVAL;
-	if (buddy_block_of(&env->buddy, pfn, NULL, NULL) != BUDDY_FREE)
+	if (phys_block_of(&env->mem, pfn, NULL, NULL) != BUDDY_FREE)
 		return MOS_EEXIST;
-	return buddy_alloc_at(&env->buddy, pfn);
+	return phys_alloc_at(&env->mem, pfn);
 }
 
 static enum mos_status svc_free(struct mos_env *env, uint64_t pfn, unsigned order)
 {
-	if (pfn >= env->buddy.nframes || order > MOS_MAX_ORDER)
+	if (pfn >= env->mem.nframes || order > MOS_MAX_ORDER)
 		return MOS_EINVAL;
-	return buddy_free(&env->buddy, pfn, order);
+	return phys_free(&env->mem, pfn, order);
 }
 
 static enum mos_status svc_split(struct mos_env *env, uint64_t pfn, unsigned order,
 				 unsigned to_order)
 {
-	if (pfn >= env->buddy.nframes || order > MOS_MAX_ORDER)
+	if (pfn >= env->mem.nframes || order > MOS_MAX_ORDER)
 		return MOS_EINVAL;
-	return buddy_split(&env->buddy, pfn, order, to_order);
+	return phys_split(&env->mem, pfn, order, to_order);
 }
 
 static enum mos_status svc_map(struct mos_env *env, uint64_t vaddr, uint64_t pfn,
@@ -72,8 +72,8 @@ static enum mos_status svc_map(struct mos_env *env, uint64_t vaddr, uint64_t pfn
 	/* The ownership rule: the leaf maps exactly one allocated block of its size. */
 	uint64_t head;
 	unsigned order;
-	if (pfn >= env->buddy.nframes ||
-	    buddy_block_of(&env->buddy, pfn, &head, &order) != BUDDY_ALLOC || head != pfn ||
+	if (pfn >= env->mem.nframes ||
+	    phys_block_of(&env->mem, pfn, &head, &order) != BUDDY_ALLOC || head != pfn ||
 	    order != page_shift - MOS_PAGE_SHIFT)
 		return MOS_EINVAL;
 	enum mos_status st = pt_map(&env->pt, vaddr, pfn, page_shift);
@@ -111,7 +111,7 @@ static void leaf_to_policy(void *ctx, const struct pt_leaf *lf)
 	if (lf->page_shift > MOS_PAGE_SHIFT)
 		cb->env->ctr.huge_pages--;
 	if (!cb->fn) {
-		buddy_free(&cb->env->buddy, lf->pfn, lf->page_shift - MOS_PAGE_SHIFT);
+		phys_free(&cb->env->mem, lf->pfn, lf->page_shift - MOS_PAGE_SHIFT);
 		return;
 	}
 	const struct mos_leaf pub = { lf->vaddr, lf->pfn, lf->page_shift };
@@ -151,12 +151,12 @@ static bool svc_next_leaf(const struct mos_env *env, uint64_t from, uint64_t end
 
 static uint64_t svc_frames_free(const struct mos_env *env)
 {
-	return buddy_free_frames(&env->buddy);
+	return phys_avail(&env->mem);
 }
 
 static uint64_t svc_frames_total(const struct mos_env *env)
 {
-	return env->buddy.nframes;
+	return env->mem.nframes;
 }
 
 static uint64_t svc_frames_needed(const struct mos_env *env, uint64_t lo, uint64_t hi)

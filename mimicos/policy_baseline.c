@@ -44,7 +44,7 @@ enum mos_status mos_fault_4k(struct mos_env *env, uint64_t clip_lo, uint64_t cli
 	while (hi < whi && !pt_is_mapped(&env->pt, hi))
 		hi += MOS_PAGE_SIZE;
 
-	uint64_t avail = buddy_free_frames(&env->buddy);
+	uint64_t avail = phys_avail(&env->mem);
 	if (mos_frames_needed(env, lo, hi) > avail) {
 		lo = page;
 		hi = page + MOS_PAGE_SIZE;
@@ -55,18 +55,18 @@ enum mos_status mos_fault_4k(struct mos_env *env, uint64_t clip_lo, uint64_t cli
 	/* Enough frames for data and tables: only host memory can fail now. */
 	for (uint64_t va = lo; va < hi; va += MOS_PAGE_SIZE) {
 		uint64_t pfn;
-		enum mos_status st = buddy_alloc(&env->buddy, 0, &pfn);
+		enum mos_status st = phys_alloc(&env->mem, 0, va, &pfn);
 		if (st == MOS_OK) {
 			st = pt_map(&env->pt, va, pfn, MOS_PAGE_SHIFT);
 			if (st != MOS_OK)
-				buddy_free(&env->buddy, pfn, 0);
+				phys_free(&env->mem, pfn, 0);
 		}
 		if (st != MOS_OK) {
 			/* Undo the pages mapped so far (tables made for them stay, empty). */
 			for (uint64_t u = lo; u < va; u += MOS_PAGE_SIZE) {
 				uint64_t old;
 				pt_unmap(&env->pt, u, &old, NULL);
-				buddy_free(&env->buddy, old, 0);
+				phys_free(&env->mem, old, 0);
 			}
 			return st;
 		}
@@ -90,7 +90,7 @@ void mos_free_leaf(struct mos_env *env, const struct pt_leaf *leaf)
 {
 	if (leaf->page_shift > MOS_PAGE_SHIFT)
 		env->ctr.huge_pages--;
-	buddy_free(&env->buddy, leaf->pfn, leaf->page_shift - MOS_PAGE_SHIFT);
+	phys_free(&env->mem, leaf->pfn, leaf->page_shift - MOS_PAGE_SHIFT);
 }
 
 static void free_leaf(void *ctx, const struct pt_leaf *leaf)

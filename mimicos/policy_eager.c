@@ -48,7 +48,7 @@ static void undo(struct mos_env *env, uint64_t lo, uint64_t hi)
 	for (uint64_t va = lo; va < hi; va += MOS_PAGE_SIZE) {
 		uint64_t pfn;
 		if (pt_unmap(&env->pt, va, &pfn, NULL) == MOS_OK)
-			buddy_free(&env->buddy, pfn, 0);
+			phys_free(&env->mem, pfn, 0);
 	}
 }
 
@@ -69,7 +69,7 @@ static enum mos_status eager_fault(void *state, struct mos_env *env, const struc
 		if (w + env->eager_max_bytes < hi)
 			hi = w + env->eager_max_bytes;
 	}
-	if (mos_frames_needed(env, lo, hi) > buddy_free_frames(&env->buddy)) {
+	if (mos_frames_needed(env, lo, hi) > phys_avail(&env->mem)) {
 		env->ctr.eager_fallbacks++;
 		return mos_fault_4k(env, vma->start, vma->end, vaddr, out);
 	}
@@ -82,7 +82,7 @@ static enum mos_status eager_fault(void *state, struct mos_env *env, const struc
 		if (k > floor_log2(left))
 			k = floor_log2(left);
 		uint64_t pfn;
-		while (buddy_alloc(&env->buddy, k, &pfn) != MOS_OK) {
+		while (phys_alloc(&env->mem, k, va, &pfn) != MOS_OK) {
 			if (k == 0) { /* cannot happen: frames were counted */
 				undo(env, lo, va);
 				return MOS_ENOMEM;
@@ -90,12 +90,12 @@ static enum mos_status eager_fault(void *state, struct mos_env *env, const struc
 			k--;
 		}
 		env->ctr.eager_blocks++;
-		buddy_split(&env->buddy, pfn, k, 0);
+		phys_split(&env->mem, pfn, k, 0);
 		for (uint64_t i = 0; i < (1ull << k); i++, va += MOS_PAGE_SIZE) {
 			enum mos_status st = pt_map(&env->pt, va, pfn + i, MOS_PAGE_SHIFT);
 			if (st != MOS_OK) {
 				for (uint64_t j = i; j < (1ull << k); j++)
-					buddy_free(&env->buddy, pfn + j, 0);
+					phys_free(&env->mem, pfn + j, 0);
 				undo(env, lo, va);
 				return st;
 			}

@@ -67,7 +67,7 @@ static enum mos_status rt_init(struct mos_env *env, void **state)
 	struct rstate *s = env->alloc.zalloc(env->alloc.ctx, sizeof(*s));
 	if (!s)
 		return MOS_EHOST;
-	s->nblocks = env->buddy.nframes >> MOS_HPAGE_ORDER;
+	s->nblocks = env->mem.nframes >> MOS_HPAGE_ORDER;
 	if (s->nblocks) {
 		s->r = env->alloc.zalloc(env->alloc.ctx, s->nblocks * sizeof(*s->r));
 		s->active = env->alloc.zalloc(env->alloc.ctx, s->nblocks * sizeof(*s->active));
@@ -155,10 +155,10 @@ static void resv_drop(struct rstate *s, struct resv *r)
 static void demote(struct rstate *s, struct mos_env *env, struct resv *r)
 {
 	uint64_t base = blk_of(s, r) << MOS_HPAGE_ORDER, freed = 0;
-	buddy_split(&env->buddy, base, MOS_HPAGE_ORDER, 0);
+	phys_split(&env->mem, base, MOS_HPAGE_ORDER, 0);
 	for (unsigned i = 0; i < MOS_HPAGE_PAGES; i++)
 		if (!bit_get(r, i)) {
-			buddy_free(&env->buddy, base + i, 0);
+			phys_free(&env->mem, base + i, 0);
 			freed++;
 		}
 	resv_drop(s, r);
@@ -172,7 +172,7 @@ static void demote(struct rstate *s, struct mos_env *env, struct resv *r)
  */
 static bool relieve(struct rstate *s, struct mos_env *env, uint64_t need, const struct resv *keep)
 {
-	while (buddy_free_frames(&env->buddy) < need) {
+	while (phys_avail(&env->mem) < need) {
 		struct resv *best = NULL;
 		for (uint64_t i = 0; i < s->nactive; i++) {
 			struct resv *r = &s->r[s->active[i]];
@@ -216,7 +216,7 @@ static enum mos_status rt_fault(void *state, struct mos_env *env, const struct m
 	bool fresh = false;
 	if (!r && allowed && s->nblocks && pt_table_used(&env->pt, region, PT_LEVEL_PT) == 0) {
 		uint64_t pfn;
-		if (buddy_alloc(&env->buddy, MOS_HPAGE_ORDER, &pfn) == MOS_OK) {
+		if (phys_alloc(&env->mem, MOS_HPAGE_ORDER, region, &pfn) == MOS_OK) {
 			struct pt_need nd;
 			pt_need_init(&nd);
 			pt_need_add(&env->pt, &nd, page, MOS_PAGE_SHIFT);
@@ -224,7 +224,7 @@ static enum mos_status rt_fault(void *state, struct mos_env *env, const struct m
 				r = resv_new(s, env, pfn, region);
 				fresh = true;
 			} else {
-				buddy_free(&env->buddy, pfn, MOS_HPAGE_ORDER);
+				phys_free(&env->mem, pfn, MOS_HPAGE_ORDER);
 			}
 		} else {
 			env->ctr.reservation_fallback++;
@@ -257,7 +257,7 @@ static enum mos_status rt_fault(void *state, struct mos_env *env, const struct m
 				pt_unmap(&env->pt, u, NULL, NULL);
 			if (fresh) {
 				resv_drop(s, r);
-				buddy_free(&env->buddy, base, MOS_HPAGE_ORDER);
+				phys_free(&env->mem, base, MOS_HPAGE_ORDER);
 			}
 			return st;
 		}
@@ -301,7 +301,7 @@ static void rt_free_leaf(void *ctx, const struct pt_leaf *leaf)
 			s->reserved++;
 			if (r->populated == 0) { /* empty: the block goes back */
 				resv_drop(s, r);
-				buddy_free(&c->env->buddy, b << MOS_HPAGE_ORDER, MOS_HPAGE_ORDER);
+				phys_free(&c->env->mem, b << MOS_HPAGE_ORDER, MOS_HPAGE_ORDER);
 			}
 			return;
 		}
@@ -378,7 +378,7 @@ static bool rt_check(const void *state, const struct mos_env *env, char *why, si
 			return mos_why(why, why_len, "reservation missing from the active list, block", b);
 		uint64_t head;
 		unsigned order;
-		if (buddy_block_of(&env->buddy, b << MOS_HPAGE_ORDER, &head, &order) != BUDDY_ALLOC ||
+		if (phys_block_of(&env->mem, b << MOS_HPAGE_ORDER, &head, &order) != BUDDY_ALLOC ||
 		    head != b << MOS_HPAGE_ORDER || order != MOS_HPAGE_ORDER)
 			return mos_why(why, why_len, "reservation is not an allocated order-9 block, block", b);
 		if (r->vregion & (MOS_HPAGE_SIZE - 1))

@@ -72,7 +72,7 @@ bool mos_collapse_region(struct mos_env *env, uint64_t region)
 	if (used <= 0 || !mos_over_threshold(env, (uint64_t)used))
 		return false;
 	uint64_t pfn;
-	if (buddy_alloc(&env->buddy, MOS_HPAGE_ORDER, &pfn) != MOS_OK)
+	if (phys_alloc(&env->mem, MOS_HPAGE_ORDER, region, &pfn) != MOS_OK)
 		return false;
 	uint64_t removed = mos_make_huge(env, region, pfn, free_leaf_simple, env);
 	env->extra_mapped += MOS_HPAGE_PAGES - removed;
@@ -93,7 +93,7 @@ static enum mos_status thp_fault(void *state, struct mos_env *env, const struct 
 	if (mos_thp_allowed(env->thp_mode, vma) && region >= vma->start && rend <= vma->end &&
 	    pt_table_used(&env->pt, region, PT_LEVEL_PT) == 0) {
 		uint64_t pfn;
-		if (buddy_alloc(&env->buddy, MOS_HPAGE_ORDER, &pfn) == MOS_OK) {
+		if (phys_alloc(&env->mem, MOS_HPAGE_ORDER, region, &pfn) == MOS_OK) {
 			pt_free_tables(&env->pt, region, rend, region, rend); /* an empty PT page */
 			enum mos_status st = pt_map(&env->pt, region, pfn, MOS_HPAGE_SHIFT);
 			if (st == MOS_OK) {
@@ -106,7 +106,7 @@ static enum mos_status thp_fault(void *state, struct mos_env *env, const struct 
 				out->refault = false;
 				return MOS_OK;
 			}
-			buddy_free(&env->buddy, pfn, MOS_HPAGE_ORDER);
+			phys_free(&env->mem, pfn, MOS_HPAGE_ORDER);
 			if (st != MOS_ENOMEM)
 				return st;
 		}

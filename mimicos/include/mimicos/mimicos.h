@@ -27,6 +27,14 @@
 #define MOS_NR_ORDERS (MOS_MAX_ORDER + 1u)
 /* Levels of the x86-64 radix page table: PML4, PDPT, PD, PT. */
 #define MOS_PT_LEVELS 4u
+/* Most emulated NUMA nodes (mos_config.numa_nodes). */
+#define MOS_MAX_NODES 8u
+/* NUMA node size granule, bytes: one block of MOS_MAX_ORDER (4 MiB). */
+#define MOS_NODE_ALIGN (1ull << (MOS_PAGE_SHIFT + MOS_MAX_ORDER))
+/* SLIT distance of a node to itself (ACPI 6.5 section 5.2.17; Linux LOCAL_DISTANCE). */
+#define MOS_NUMA_LOCAL_DISTANCE 10u
+/* Default distance between two different nodes (Linux REMOTE_DISTANCE). */
+#define MOS_NUMA_REMOTE_DISTANCE 20u
 
 /* Result codes. Every function that can fail returns one of these. */
 enum mos_status {
@@ -63,6 +71,62 @@ enum mos_thp_mode {
 	MOS_THP_NEVER = 0,
 	MOS_THP_ALWAYS = 1,
 	MOS_THP_MADVISE = 2,
+};
+
+/*
+ * NUMA placement policy of every frame MimicOS allocates (data pages, 2 MiB
+ * blocks, reservations, eager blocks and page-table pages), after Linux's
+ * memory policies (Documentation/admin-guide/mm/numa_memory_policy.rst,
+ * mm/mempolicy.c). "The CPU's node" is the node set with mos_set_cpu_node()
+ * (default 0). Each policy yields a target node and a fallback list; the
+ * fallback list orders nodes by SLIT distance from its first node (ties: the
+ * lower node number), as Linux's per-node zonelists (build_zonelists).
+ * mos_config.numa_node_mask is "the mask" below (bit n = node n).
+ *
+ * - MOS_NUMA_LOCAL (Linux MPOL_LOCAL, also the default policy): target = the
+ *   CPU's node; fall back to all nodes by distance from it. The mask is
+ *   ignored.
+ * - MOS_NUMA_BIND (MPOL_BIND): only nodes of the mask (0 = all nodes), the
+ *   one nearest the CPU's node first, then the others of the mask by distance
+ *   from the CPU's node. When they are all full the allocation fails with
+ *   MOS_ENOMEM even if other nodes have memory (Linux then OOMs the task).
+ * - MOS_NUMA_INTERLEAVE (MPOL_INTERLEAVE, applied as a VMA policy as mbind()
+ *   does): a block of 2^order frames backing virtual address va goes to the
+ *   i-th node of the mask (0 = all nodes), i = (va >> (12 + order)) modulo
+ *   the number of nodes in the mask: 4 KiB pages interleave page by page,
+ *   2 MiB pages and reservations 2 MiB region by 2 MiB region, eager blocks
+ *   block by block (Linux interleave_nid() with the index from
+ *   get_vma_policy(): anonymous VMAs have vm_pgoff = vm_start >> PAGE_SHIFT,
+ *   so the index is va >> (PAGE_SHIFT + order)). Page-table pages have no
+ *   such address: they take the mask's nodes in turn from a per-machine
+ *   round-robin cursor (Linux interleave_nodes() with the task's il_next,
+ *   used by alloc_pages() for page tables). A full target node falls back to
+ *   all nodes by distance from it (Linux allocates interleaved pages with no
+ *   nodemask, so any node serves).
+ * - MOS_NUMA_PREFERRED (MPOL_PREFERRED; MPOL_PREFERRED_MANY when the mask has
+ *   several nodes): one node in the mask: target = it, fall back to all nodes
+ *   by distance from it. Several: the mask's nodes by distance from the CPU's
+ *   node, then the other nodes by distance from the CPU's node. Mask 0:
+ *   local allocation (Linux: MPOL_PREFERRED with an empty nodemask).
+ *
+ * Spill threshold (mos_config.numa_spill_threshold, Virtuoso's NUMA
+ * ReserveTHP "utilization-based spill", NumaPlacementEngine's
+ * utilization_threshold): under every policy, a node of the fallback list
+ * is passed over while its utilisation after the allocation would exceed
+ * the threshold, i.e. when used + 2^order > threshold * node frames (used =
+ * node frames - free frames of the node: data, page tables, reservations,
+ * pins), and the next node in the list takes the block. Only when every
+ * node of the list is over the threshold (or lacks a free block) does the
+ * first node of the list with a free block take it anyway: the threshold
+ * never causes an OOM. 0 disables it (spill only when full; 1 is the same).
+ * Virtuoso spills to the other nodes in node-number order; MimicOS in
+ * distance order, as Linux's zonelist fallback.
+ */
+enum mos_numa_policy {
+	MOS_NUMA_LOCAL = 0,
+	MOS_NUMA_BIND = 1,
+	MOS_NUMA_INTERLEAVE = 2,
+	MOS_NUMA_PREFERRED = 3,
 };
 
 struct mos_policy_ops; /* mimicos/policy_api.h */
@@ -127,6 +191,43 @@ struct mos_config {
 	 * must stay loaded until mos_destroy(). NULL = the built-in `policy`.
 	 */
 	const struct mos_policy_ops *policy_ops;
+
+	/*
+	 * Emulated NUMA (all zero: one node holding all memory, MimicOS' behaviour
+	 * before NUMA). Nodes are contiguous PFN ranges, node 0 first
+	 * (mos_pfn_node()); each has its own buddy allocator.
+	 * numa_nodes: 0 or 1 = one node; 2 .. MOS_MAX_NODES nodes.
+	 */
+	uint32_t numa_nodes;
+	/*
+	 * Size of node n in bytes, n < numa_nodes: each a non-zero multiple of
+	 * MOS_NODE_ALIGN (4 MiB, so no buddy block straddles two nodes) and
+	 * together exactly mem_bytes. All zero = mem_bytes split equally (then
+	 * mem_bytes must be a multiple of numa_nodes * 4 MiB). Entries from
+	 * numa_nodes on must be 0. With one node: 0 or mem_bytes (then any
+	 * multiple of 4 KiB, as before).
+	 */
+	uint64_t numa_node_bytes[MOS_MAX_NODES];
+	/*
+	 * SLIT-style distances (ACPI System Locality Information Table; Linux
+	 * node_distance(), /sys/devices/system/node/nodeN/distance): [from][to]
+	 * for from, to < numa_nodes. All zero = 10 on the diagonal, 20 elsewhere.
+	 * Otherwise, as Linux's ACPI slit_valid() demands, the diagonal is exactly
+	 * 10 and every other entry 11..254; asymmetric matrices are accepted (ACPI
+	 * allows them; a fallback list uses the row of its first node). Entries
+	 * beyond numa_nodes must be 0.
+	 */
+	uint8_t numa_distance[MOS_MAX_NODES][MOS_MAX_NODES];
+	/* Placement policy (see enum mos_numa_policy); 0 = local. */
+	enum mos_numa_policy numa_policy;
+	/*
+	 * Node mask of bind / interleave / preferred, bit n = node n (only bits
+	 * below numa_nodes may be set). 0 = all nodes for bind and interleave,
+	 * local allocation for preferred; ignored by local.
+	 */
+	uint32_t numa_node_mask;
+	/* Spill threshold 0..1 (see enum mos_numa_policy); 0 = only when full. */
+	double numa_spill_threshold;
 };
 
 /* VMA flags. */
@@ -233,6 +334,25 @@ struct mos_stats {
 	 * frames in blocks of order >= k) / free frames; 1 when nothing is free.
 	 */
 	double unusable_index[MOS_NR_ORDERS];
+
+	/*
+	 * Added with NUMA (one node: node 0 holds everything). Entries from
+	 * numa_nodes on are zero. Frames are 4 KiB emulated frames.
+	 */
+	uint32_t numa_nodes;                        /* emulated nodes, >= 1 */
+	uint64_t node_frames[MOS_MAX_NODES];        /* frames of node n */
+	uint64_t node_frames_free[MOS_MAX_NODES];   /* free frames of node n */
+	uint64_t node_frames_used[MOS_MAX_NODES];   /* allocated frames of node n (any owner) */
+	/* Buddy blocks placed on node n by the placement policy, cumulative
+	 * (every data page, 2 MiB block, reservation, eager block, table page;
+	 * fragmentation pins are not placed and not counted). */
+	uint64_t node_allocs[MOS_MAX_NODES];
+	/* Blocks placed on a node other than the policy's target node (Linux's
+	 * numa_miss): the target full, or over the spill threshold. */
+	uint64_t numa_remote;
+	/* Of numa_remote, blocks moved off a target that had a free block
+	 * because it was over numa_spill_threshold. */
+	uint64_t numa_spills;
 };
 
 struct mos;
@@ -247,7 +367,11 @@ struct mos;
  * NULL), a fault_around_pages that is not a power of two,
  * a thp_mode out of range, promotion_threshold or fragmentation outside 0..1
  * (or NaN), eager_max_bytes / eager_populate_bytes not 0 or a power of two
- * >= 4 KiB; MOS_EHOST when the allocator fails; whatever a policy_ops init
+ * >= 4 KiB, NUMA fields that break the rules of struct mos_config
+ * (numa_nodes above MOS_MAX_NODES, node sizes not multiples of 4 MiB or not
+ * summing to mem_bytes, distances not SLIT-valid, numa_policy out of range,
+ * numa_node_mask naming a node that does not exist, numa_spill_threshold
+ * outside 0..1); MOS_EHOST when the allocator fails; whatever a policy_ops init
  * returned. With fragmentation > 0 the frames are pinned here (see struct
  * mos_config).
  */
@@ -374,6 +498,26 @@ const struct mos_vma *mos_vma_at(const struct mos *m, size_t i);
 
 /* Snapshot of the counters. */
 void mos_get_stats(const struct mos *m, struct mos_stats *out);
+
+/*
+ * NUMA: the node of the CPU that faults from now on (the runtime sets it
+ * from the faulting thread's CPU, e.g. its emulated CPU -> node map), used
+ * by the local, bind and preferred-many policies (Linux numa_node_id()).
+ * Default 0. MOS_EINVAL (nothing changed) for node >= the number of nodes.
+ */
+enum mos_status mos_set_cpu_node(struct mos *m, unsigned node);
+
+/*
+ * NUMA: the emulated node holding frame pfn (nodes are contiguous PFN
+ * ranges, node 0 first), or -1 for pfn beyond memory. O(nodes).
+ */
+int mos_pfn_node(const struct mos *m, uint64_t pfn);
+
+/*
+ * NUMA: SLIT distance from node `from` to node `to` (10 = local; e.g. for a
+ * latency model: Linux node_distance()), or 0 when either is not a node.
+ */
+unsigned mos_node_distance(const struct mos *m, unsigned from, unsigned to);
 
 /*
  * Name of the policy in force ("baseline", "thp", "reservethp",

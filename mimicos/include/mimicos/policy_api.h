@@ -211,9 +211,12 @@ static inline const struct mos_policy_services *mos_env_services(const struct mo
 /*
  * Allocate a buddy block of 2^order frames (order 0 .. MOS_MAX_ORDER; 0 =
  * one 4 KiB frame, 9 = 2 MiB), splitting a larger free block if needed.
- * *pfn receives its first PFN (a multiple of 2^order). Errors: MOS_ENOMEM
- * when no free block of that order or larger exists, MOS_EINVAL for
- * order > MOS_MAX_ORDER.
+ * *pfn receives its first PFN (a multiple of 2^order). With NUMA nodes the
+ * block's node follows the machine's placement policy (enum
+ * mos_numa_policy; interleave takes nodes round-robin here, as for
+ * page-table pages, since no address is given). Errors: MOS_ENOMEM when no
+ * free block of that order or larger exists on a node the policy allows,
+ * MOS_EINVAL for order > MOS_MAX_ORDER.
  */
 static inline enum mos_status mos_env_alloc(struct mos_env *env, unsigned order, uint64_t *pfn)
 {
@@ -256,7 +259,10 @@ static inline enum mos_status mos_env_split(struct mos_env *env, uint64_t pfn, u
 	return mos_env_services(env)->split(env, pfn, order, to_order);
 }
 
-/* Frames in free buddy blocks now. */
+/*
+ * Frames in free buddy blocks now that mos_env_alloc() may use: under the
+ * NUMA bind policy only those of the bound nodes, otherwise all.
+ */
 static inline uint64_t mos_env_frames_free(const struct mos_env *env)
 {
 	return mos_env_services(env)->frames_free(env);
