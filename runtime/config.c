@@ -35,6 +35,7 @@ static const char *const swap_devices[] = { "nvme", "ssd", "cxl", "rdma", "zram"
 static const char *const fallbacks[] = { "abort", "native", NULL };
 static const char *const host_backings[] = { "none", "collapse", NULL };
 static const char *const off_on[] = { "off", "on", NULL };
+static const char *const numa_policies[] = { "local", "bind", "interleave", "preferred", NULL };
 
 #define F(field) offsetof(struct vm_config, field), sizeof(((struct vm_config *)0)->field)
 #define TiB (1024.0 * 1024 * 1024 * 1024)
@@ -43,8 +44,12 @@ static const struct key keys[] = {
 	{ "memory", "size", K_SIZE, F(memory_size), 1 << 20, 16 * TiB, NULL, NULL, NULL },
 	{ "memory", "fragmentation", K_DOUBLE, F(memory_fragmentation), 0, 1, NULL, NULL, NULL },
 	{ "memory", "seed", K_UINT, F(memory_seed), 0, 1e19, NULL, NULL, NULL },
-	{ "memory", "nodes", K_UINT, F(memory_nodes), 1, 64, NULL, "1",
-	  "NUMA emulation is not implemented yet (issue 3)" },
+	{ "memory", "nodes", K_UINT, F(memory_nodes), 1, VM_MAX_NODES, NULL, NULL, NULL },
+	{ "memory", "node_sizes", K_STRING, F(node_sizes), 0, 0, NULL, NULL, NULL },
+	{ "numa", "policy", K_CHOICE, F(numa_policy), 0, 0, numa_policies, NULL, NULL },
+	{ "numa", "node", K_UINT, F(numa_node), 0, VM_MAX_NODES - 1, NULL, NULL, NULL },
+	{ "numa", "distances", K_STRING, F(numa_distances), 0, 0, NULL, NULL, NULL },
+	{ "numa", "spill_threshold", K_DOUBLE, F(numa_spill_threshold), 0, 1, NULL, NULL, NULL },
 	{ "heap", "reserve", K_SIZE, F(heap_reserve), 1ull << 30, 64 * TiB, NULL, NULL, NULL },
 	{ "heap", "mmap_threshold", K_SIZE, F(heap_mmap_threshold), 4096, 64 * TiB, NULL, NULL, NULL },
 	{ "mimicos", "policy", K_POLICY, F(policy), 0, 0, NULL, NULL, NULL },
@@ -83,6 +88,7 @@ void vm_config_defaults(struct vm_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->memory_size = 4ull << 30;
 	cfg->memory_nodes = 1;
+	cfg->numa_policy = 0; /* local */
 	cfg->heap_reserve = 64ull << 30;
 	cfg->heap_mmap_threshold = 1ull << 20;
 	strcpy(cfg->policy, "baseline");
@@ -454,9 +460,77 @@ int vm_config_load_file(struct vm_config *cfg, const char *path, char *err, size
 	return load_file(cfg, path, 0, err, errlen);
 }
 
+/* Parse [memory] node_sizes and [numa] distances into the arrays. */
+static int finish_numa(struct vm_config *c, char *err, size_t errlen)
+{
+	unsigned n = (unsigned)c->memory_nodes;
+	char buf[512];
+	if (c->numa_node >= n) {
+		fmt(err, errlen, "key 'numa.node': node %llu does not exist (memory.nodes = %u)",
+		    (unsigned long long)c->numa_node, n);
+		return -1;
+	}
+	uint64_t sum = 0;
+	memset(c->node_bytes, 0, sizeof c->node_bytes); /* all zero: MimicOS splits equally */
+	if (!c->node_sizes[0] && c->memory_size % (n * (4ull << 20))) {
+		fmt(err, errlen, "key 'memory.nodes': memory.size = %llu bytes does not split into %u "
+			       "equal nodes of whole 4 MiB units; set memory.node_sizes",
+		    (unsigned long long)c->memory_size, n);
+		return -1;
+	}
+	if (c->node_sizes[0]) {
+		unsigned i = 0;
+		snprintf(buf, sizeof buf, "%s", c->node_sizes);
+		for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			if (i == n || vm_parse_size(t, &c->node_bytes[i])) {
+				fmt(err, errlen, "key 'memory.node_sizes': '%s' is not %u sizes separated by commas",
+				    c->node_sizes, n);
+				return -1;
+			}
+			sum += c->node_bytes[i++];
+		}
+		if (i != n || sum != c->memory_size) {
+			fmt(err, errlen, "key 'memory.node_sizes': %u sizes summing to %llu bytes; memory.nodes = %u "
+				       "and memory.size = %llu bytes need %u summing to that",
+			    i, (unsigned long long)sum, n, (unsigned long long)c->memory_size, n);
+			return -1;
+		}
+	}
+	for (unsigned a = 0; a < n; a++)
+		for (unsigned b = 0; b < n; b++)
+			c->node_distance[a][b] = a == b ? 10 : 20;
+	if (c->numa_distances[0]) {
+		unsigned row = 0;
+		snprintf(buf, sizeof buf, "%s", c->numa_distances);
+		for (char *s1 = NULL, *r = strtok_r(buf, ";", &s1); r; r = strtok_r(NULL, ";", &s1), row++) {
+			unsigned col = 0;
+			for (char *s2 = NULL, *t = strtok_r(r, ",", &s2); t; t = strtok_r(NULL, ",", &s2), col++) {
+				uint64_t d;
+				if (row >= n || col >= n || parse_uint(t, &d) || d < 10 || d > 254 ||
+				    (row == col) != (d == 10)) {
+					fmt(err, errlen, "key 'numa.distances': '%s' is not a %ux%u matrix of "
+						       "10 on the diagonal and 11..254 elsewhere (ACPI SLIT) (rows separated by ';')",
+					    c->numa_distances, n, n);
+					return -1;
+				}
+				c->node_distance[row][col] = (uint32_t)d;
+			}
+			if (col != n)
+				row = n; /* force the error below */
+		}
+		if (row != n) {
+			fmt(err, errlen, "key 'numa.distances': need %u rows of %u numbers", n, n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
 {
 	char why[512];
+	if (finish_numa(cfg, err, errlen))
+		return -1;
 	if (cfg->machine_set && tlb_machine_validate(&cfg->machine, why, sizeof why)) {
 		fmt(err, errlen, "machine %s: %s", cfg->machine.name[0] ? cfg->machine.name : "(unnamed)",
 		    why);
@@ -576,6 +650,17 @@ void vm_mos_config(const struct vm_config *c, struct mos_config *mc)
 	mc->mem_bytes = c->memory_size;
 	mc->policy = c->policy;
 	mc->policy_ops = c->policy_ops;
+	mc->numa_nodes = (uint32_t)c->memory_nodes;
+	mc->numa_policy = (enum mos_numa_policy)c->numa_policy;
+	/* bind and preferred use numa.node; interleave spreads over every node */
+	mc->numa_node_mask = c->numa_policy == 2 ? (1u << c->memory_nodes) - 1 : 1u << c->numa_node;
+	mc->numa_spill_threshold = c->numa_spill_threshold;
+	for (unsigned a = 0; a < VM_MAX_NODES && a < MOS_MAX_NODES; a++) {
+		mc->numa_node_bytes[a] = c->node_bytes[a];
+		for (unsigned b = 0; b < VM_MAX_NODES && b < MOS_MAX_NODES; b++)
+			mc->numa_distance[a][b] = a < c->memory_nodes && b < c->memory_nodes
+							  ? (uint8_t)c->node_distance[a][b] : 0;
+	}
 	mc->fault_around_pages = (uint32_t)c->fault_around;
 	mc->thp_mode = (enum mos_thp_mode)c->thp_mode;
 	mc->promotion_threshold = c->thp_promotion_threshold;

@@ -20,6 +20,7 @@
 #include <tlbmodel/tlbmodel.h>
 
 #define VM_PATH_MAX 4096
+#define VM_MAX_NODES 8
 
 enum vm_fallback { VM_FALLBACK_ABORT = 0, VM_FALLBACK_NATIVE = 1 };
 
@@ -28,7 +29,15 @@ struct vm_config {
 	uint64_t memory_size;          /* emulated physical memory, bytes */
 	double memory_fragmentation;   /* 0..1: Linux unusable index at order 9 to inject */
 	uint64_t memory_seed;          /* RNG seed of the fragmentation injection */
-	uint64_t memory_nodes;         /* 1 only (issue 3) */
+	uint64_t memory_nodes;         /* emulated NUMA nodes, 1..VM_MAX_NODES */
+	char node_sizes[256];          /* "2G,2G": bytes per node; "" = equal split */
+	/* [numa] (parsed by vm_config_finish into the arrays below) */
+	int numa_policy;               /* 0 local, 1 bind, 2 interleave, 3 preferred */
+	uint64_t numa_node;            /* node for bind / preferred */
+	char numa_distances[512];      /* "10,20;20,10" rows; "" = 10 local, 20 remote */
+	double numa_spill_threshold;   /* 0..1; 0 = spill only when full */
+	uint64_t node_bytes[VM_MAX_NODES];              /* parsed node_sizes; all 0 = equal split */
+	uint32_t node_distance[VM_MAX_NODES][VM_MAX_NODES]; /* parsed numa_distances */
 	/* [heap] */
 	uint64_t heap_reserve;         /* virtual bytes reserved for the malloc family */
 	uint64_t heap_mmap_threshold;  /* anonymous private mmaps >= this are managed, bytes */

@@ -166,6 +166,19 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 	for (unsigned o = 0; o < MOS_NR_ORDERS; o++)
 		bprintf(b, " %u:%llu", o, (unsigned long long)ms->free_blocks[o]);
 	bprintf(b, "\n");
+	if (ms->numa_nodes > 1) {
+		bprintf(b, "  NUMA                  %12u  emulated nodes; %llu allocations off the first-choice "
+			   "node (%llu spills); host: %d node%s, %s\n",
+			ms->numa_nodes, (unsigned long long)ms->numa_remote,
+			(unsigned long long)ms->numa_spills, rt.host_nodes, rt.host_nodes == 1 ? "" : "s",
+			rt.host_numa ? "pages placed on the matching host node"
+				     : "placement is emulated only");
+		for (unsigned n = 0; n < ms->numa_nodes && n < MOS_MAX_NODES; n++)
+			bprintf(b, "    node %u: %llu of %llu frames used, %llu allocations\n", n,
+				(unsigned long long)ms->node_frames_used[n],
+				(unsigned long long)ms->node_frames[n],
+				(unsigned long long)ms->node_allocs[n]);
+	}
 	if (rt.bloat.measured)
 		bprintf(b, "  bloat                 %12.1f MiB  mapped and resident but never written (%llu of "
 			   "%llu pages checked; %llu mapped pages not resident; %llu physical ranges)\n",
@@ -285,6 +298,20 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 		cJSON_AddNumberToObject(m, "bloat_pages_checked", (double)rt.bloat.pages_checked);
 		cJSON_AddNumberToObject(m, "mapped_not_resident_pages", (double)rt.bloat.pages_absent);
 		cJSON_AddNumberToObject(m, "phys_ranges", (double)rt.bloat.phys_ranges);
+	}
+	cJSON *numa = cJSON_AddObjectToObject(m, "numa");
+	cJSON_AddNumberToObject(numa, "nodes", ms->numa_nodes ? ms->numa_nodes : 1);
+	cJSON_AddNumberToObject(numa, "remote_allocations", (double)ms->numa_remote);
+	cJSON_AddNumberToObject(numa, "spills", (double)ms->numa_spills);
+	cJSON_AddNumberToObject(numa, "host_nodes", rt.host_nodes);
+	cJSON_AddBoolToObject(numa, "host_backed", rt.host_numa > 0);
+	cJSON *nodes = cJSON_AddArrayToObject(numa, "per_node");
+	for (unsigned n = 0; n < ms->numa_nodes && n < MOS_MAX_NODES; n++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "frames", (double)ms->node_frames[n]);
+		cJSON_AddNumberToObject(e, "frames_used", (double)ms->node_frames_used[n]);
+		cJSON_AddNumberToObject(e, "allocations", (double)ms->node_allocs[n]);
+		cJSON_AddItemToArray(nodes, e);
 	}
 	cJSON *ui = cJSON_AddArrayToObject(m, "unusable_index_per_order");
 	for (unsigned o = 0; o < MOS_NR_ORDERS; o++)

@@ -52,6 +52,8 @@ struct vm_rt {
 	int uffd;                  /* moved to a high descriptor number */
 	uint64_t uffd_features;
 	bool emulated;             /* false: fallback = native after uffd refused */
+	int host_nodes;            /* NUMA nodes of the host (libnuma) */
+	int host_numa;             /* >0: back emulated nodes on this many host nodes */
 	char not_emulated_why[1024];
 	pthread_t handlers[VM_MAX_HANDLERS];
 	int nhandlers;

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <mimicos/mimicos.h>
+#include <numa.h>
+#include <numaif.h>
 
 #include "runtime/config.h"
 #include "runtime/ialloc.h"
@@ -122,6 +124,39 @@ void vm_populate_promoted(uint64_t start)
 		collapse_queue(start);
 }
 
+/*
+ * Emulated NUMA node of the CPU this handler runs on. Handlers are pinned one
+ * per CPU and the local one serves a fault, so this is the faulting
+ * thread's CPU; host CPUs are divided evenly among the emulated nodes.
+ */
+static unsigned cpu_node(void)
+{
+	int cpu = sched_getcpu();
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	if (cpu < 0 || ncpu <= 0)
+		return 0;
+	return (unsigned)((uint64_t)cpu * rt.cfg.memory_nodes / (uint64_t)ncpu);
+}
+
+/*
+ * On a host with several NUMA nodes, make the handler's next page
+ * allocations (UFFDIO_COPY allocates as the calling thread) prefer the host
+ * node matching the frame's emulated node. One set_mempolicy(2) per change.
+ */
+static void host_numa_prefer(uint64_t pfn)
+{
+	static __thread int current = -1;
+	int node = mos_pfn_node(rt.mos, pfn);
+	if (node < 0)
+		return;
+	node %= rt.host_numa;
+	if (node == current)
+		return;
+	unsigned long mask = 1ul << node;
+	if (set_mempolicy(MPOL_PREFERRED, &mask, sizeof mask * 8) == 0)
+		current = node;
+}
+
 /* Resolve one page fault; called with rt.lock held, on the handler thread. */
 static void handle_fault(const struct uffd_msg *msg)
 {
@@ -145,7 +180,11 @@ static void handle_fault(const struct uffd_msg *msg)
 			rt.st.premapped_faults++;
 	} else {
 		struct mos_fault_result res;
+		if (rt.cfg.memory_nodes > 1)
+			mos_set_cpu_node(rt.mos, cpu_node());
 		enum mos_status st = mos_fault(rt.mos, addr, write, &res);
+		if (st == MOS_OK && rt.host_numa)
+			host_numa_prefer(res.pfn);
 		if (st == MOS_ENOMEM)
 			emulated_oom(addr);
 		if (st != MOS_OK) {
@@ -454,6 +493,13 @@ static void init_once_fn(void)
 		     "%s, mimicos.fault_around = %llu): %s",
 		     (unsigned long long)rt.cfg.memory_size, rt.cfg.policy,
 		     (unsigned long long)rt.cfg.fault_around, mos_status_str(st));
+
+	/* host NUMA: back emulated nodes on real ones only where there are
+	 * several; otherwise placement is emulated only (the report says so) */
+	rt.host_nodes = numa_available() < 0 ? 1 : numa_num_configured_nodes();
+	if (rt.host_nodes < 1) /* libnuma not initialised yet this early */
+		rt.host_nodes = 1;
+	rt.host_numa = rt.cfg.memory_nodes > 1 && rt.host_nodes > 1 ? rt.host_nodes : 0;
 
 	reserve_heap();
 	if (mos_vma_add(rt.mos, vm_heap_start, vm_heap_end - vm_heap_start, MOS_VMA_HEAP))

@@ -207,6 +207,44 @@ static void machine_file_include_is_relative_to_its_file(void **s)
 	assert_non_null(strstr(err, "too deeply"));
 }
 
+static void numa_keys(void **s)
+{
+	struct vm_config c;
+	char err[1024];
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_set(&c, "memory.nodes=2", err, sizeof err), 0);
+	assert_int_equal(vm_config_set(&c, "memory.node_sizes=1G,3G", err, sizeof err), 0);
+	assert_int_equal(vm_config_set(&c, "numa.distances=10,21;31,10", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), 0);
+	assert_int_equal(c.node_bytes[0], 1ull << 30);
+	assert_int_equal(c.node_bytes[1], 3ull << 30);
+	assert_int_equal(c.node_distance[0][1], 21);
+	assert_int_equal(c.node_distance[1][0], 31);
+	assert_int_equal(c.node_distance[1][1], 10);
+	const char *bad[][2] = {
+		{ "memory.node_sizes=1G,2G", "key 'memory.node_sizes': 2 sizes summing to 3221225472" },
+		{ "memory.node_sizes=4G", "key 'memory.node_sizes': 1 sizes summing" },
+		{ "numa.distances=10,20;20,11", "key 'numa.distances': '10,20;20,11' is not a 2x2" },
+		{ "numa.distances=10,255;20,10", "key 'numa.distances'" },
+		{ "numa.distances=10,20", "key 'numa.distances': need 2 rows of 2 numbers" },
+		{ "numa.node=5", "key 'numa.node'" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		vm_config_defaults(&c);
+		assert_int_equal(vm_config_set(&c, "memory.nodes=2", err, sizeof err), 0);
+		int r = vm_config_set(&c, bad[i][0], err, sizeof err);
+		if (r == 0)
+			r = vm_config_finish(&c, err, sizeof err);
+		assert_int_equal(r, -1);
+		if (!strstr(err, bad[i][1]))
+			fail_msg("%s: got '%s'", bad[i][0], err);
+	}
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_set(&c, "memory.nodes=3", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "does not split into 3 equal nodes"));
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -221,6 +259,7 @@ int main(void)
 		cmocka_unit_test(env_loading),
 		cmocka_unit_test(machine_sections_go_to_tlbmodel),
 		cmocka_unit_test(machine_file_include_is_relative_to_its_file),
+		cmocka_unit_test(numa_keys),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[300];
