@@ -1314,6 +1314,20 @@ static void pwc_flush(struct tlb *t)
 			tarr_clear(&t->pwc[j]);
 }
 
+/* Does the page an entry key names (VPN << 2 | size class + 1; 0 = empty)
+ * overlap [start, end)? */
+static bool key_overlaps(uint64_t k, uint64_t start, uint64_t end)
+{
+	if (!k)
+		return false;
+	unsigned shift = size_shift[(k & 3u) - 1u];
+	uint64_t pstart = (k >> 2) << shift;
+	uint64_t pend = pstart + (UINT64_C(1) << shift);
+	if (pend < pstart)
+		pend = UINT64_MAX;
+	return pstart < end && start < pend;
+}
+
 void tlb_invalidate(struct tlb *t, uint64_t start, uint64_t len)
 {
 	if (!len)
@@ -1325,15 +1339,7 @@ void tlb_invalidate(struct tlb *t, uint64_t start, uint64_t len)
 	for (uint32_t i = 0; i < t->nstructs; i++) {
 		struct tarr *a = &t->arr[i];
 		for (uint32_t idx = 0; idx < a->entries; idx++) {
-			uint64_t k = a->key[idx];
-			if (!k)
-				continue;
-			unsigned shift = size_shift[(k & 3u) - 1u];
-			uint64_t pstart = (k >> 2) << shift;
-			uint64_t pend = pstart + (UINT64_C(1) << shift);
-			if (pend < pstart)
-				pend = UINT64_MAX;
-			if (pstart < end && start < pend) {
+			if (key_overlaps(a->key[idx], start, end)) {
 				tarr_drop(a, idx);
 				t->invalidations++;
 			}
@@ -1342,15 +1348,7 @@ void tlb_invalidate(struct tlb *t, uint64_t start, uint64_t len)
 	if (t->npf) {
 		struct tarr *a = &t->pq;
 		for (uint32_t idx = 0; idx < a->entries; idx++) {
-			uint64_t k = a->key[idx];
-			if (!k)
-				continue;
-			unsigned shift = size_shift[(k & 3u) - 1u];
-			uint64_t pstart = (k >> 2) << shift;
-			uint64_t pend = pstart + (UINT64_C(1) << shift);
-			if (pend < pstart)
-				pend = UINT64_MAX;
-			if (pstart < end && start < pend) {
+			if (key_overlaps(a->key[idx], start, end)) {
 				t->pf[t->pq_owner[idx]].st.useless++;
 				tarr_drop(a, idx);
 			}

@@ -6,7 +6,10 @@
 #ifndef VMEMU_MOS_TESTLIB_H
 #define VMEMU_MOS_TESTLIB_H
 
+#include <stdint.h>
 #include <stdlib.h>
+
+#define NONE UINT64_MAX /* xl(): not mapped */
 
 struct host {
 	long live;
@@ -76,6 +79,29 @@ static inline struct mos_stats stats(const struct mos *m)
 	struct mos_stats s;
 	mos_get_stats(m, &s);
 	return s;
+}
+
+/* PFN at va and its page shift (NONE when unmapped). */
+static inline uint64_t xl(const struct mos *m, uint64_t va, uint32_t *shift)
+{
+	uint64_t pfn;
+	uint32_t sh = 0;
+	if (mos_translate(m, va, &pfn, &sh) != MOS_OK)
+		pfn = NONE;
+	if (shift)
+		*shift = sh;
+	return pfn;
+}
+
+/* A write fault at va that must succeed and agree with the translation. */
+static inline struct mos_fault_result fault(struct mos *m, uint64_t va)
+{
+	struct mos_fault_result r;
+	assert_int_equal(mos_fault(m, va, true, &r), MOS_OK);
+	uint32_t sh;
+	assert_int_equal(xl(m, va, &sh), r.pfn);
+	assert_int_equal(sh, r.page_shift);
+	return r;
 }
 
 /* splitmix64: a seeded, deterministic random sequence for workloads. */

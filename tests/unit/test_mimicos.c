@@ -13,7 +13,6 @@
 #define P 4096ull
 #define MB2 (2ull << 20)
 #define GB1 (1ull << 30)
-#define NONE UINT64_MAX
 
 #include "mos_testlib.h"
 

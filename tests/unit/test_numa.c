@@ -20,7 +20,6 @@
 #define P 4096ull
 #define MB (1ull << 20)
 #define MB2 (2ull << 20)
-#define NONE UINT64_MAX
 
 static const uint64_t A = 0x40000000ull; /* 1 GiB aligned */
 
@@ -36,25 +35,6 @@ static struct mos_config ncfg(unsigned n, uint64_t node_mb, enum mos_numa_policy
 	for (unsigned i = 0; i < n; i++)
 		c.numa_node_bytes[i] = node_mb * MB;
 	return c;
-}
-
-static uint64_t xl(const struct mos *m, uint64_t va, uint32_t *shift)
-{
-	uint64_t pfn;
-	uint32_t sh = 0;
-	if (mos_translate(m, va, &pfn, &sh) != MOS_OK)
-		pfn = NONE;
-	if (shift)
-		*shift = sh;
-	return pfn;
-}
-
-static struct mos_fault_result fault(struct mos *m, uint64_t va)
-{
-	struct mos_fault_result r;
-	assert_int_equal(mos_fault(m, va, true, &r), MOS_OK);
-	assert_int_equal(xl(m, va, NULL), r.pfn);
-	return r;
 }
 
 /* Node of the frame backing va. */

@@ -17,7 +17,6 @@
 
 #define P 4096ull
 #define MB2 (2ull << 20)
-#define NONE UINT64_MAX
 
 static const uint64_t A = 0x40000000ull; /* 1 GiB aligned */
 static const uint64_t B = 0x80000000ull;
@@ -27,28 +26,6 @@ static const uint64_t B = 0x80000000ull;
 static struct mos_config cfg(uint64_t mem, const char *policy)
 {
 	return (struct mos_config){ .mem_bytes = mem, .policy = policy, .fault_around_pages = 1 };
-}
-
-/* PFN at va and its page shift (NONE when unmapped). */
-static uint64_t xl(const struct mos *m, uint64_t va, uint32_t *shift)
-{
-	uint64_t pfn;
-	uint32_t sh = 0;
-	if (mos_translate(m, va, &pfn, &sh) != MOS_OK)
-		pfn = NONE;
-	if (shift)
-		*shift = sh;
-	return pfn;
-}
-
-static struct mos_fault_result fault(struct mos *m, uint64_t va)
-{
-	struct mos_fault_result r;
-	assert_int_equal(mos_fault(m, va, true, &r), MOS_OK);
-	uint32_t sh;
-	assert_int_equal(xl(m, va, &sh), r.pfn);
-	assert_int_equal(sh, r.page_shift);
-	return r;
 }
 
 /* ---------------------------------------------------------------- config */
