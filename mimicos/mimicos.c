@@ -12,22 +12,9 @@
 #include "pagetable.h"
 #include "policy.h"
 #include "vma.h"
+#include "core.h"
 
 #define MOS_MEM_LIMIT (1ull << 44) /* largest emulated memory, bytes */
-
-struct mos {
-	struct mos_env env; /* allocator, buddy, page table, fault-around */
-	struct vma_set vmas;
-	const struct mos_policy *policy; /* a built-in, or &user_policy */
-	struct mos_policy user_policy;   /* copied from mos_config.policy_ops */
-	void *policy_state;
-	bool policy_ready; /* policy->init succeeded */
-
-	uint64_t data_frames, data_frames_peak, pt_pages_peak;
-	uint64_t faults, refaults, pages_mapped, pages_unmapped, oom_events;
-	uint64_t frames_pinned; /* fragmentation injection, never freed */
-	uint64_t scan_cursor;   /* mos_scan resumes here */
-};
 
 static const struct mos_policy *const policies[] = {
 	&mos_policy_baseline,
@@ -220,7 +207,8 @@ struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator 
 		return NULL;
 	if ((unsigned)cfg->thp_mode > MOS_THP_MADVISE || !unit_interval(cfg->promotion_threshold) ||
 	    !unit_interval(cfg->fragmentation) || !pow2_or_zero(cfg->eager_max_bytes) ||
-	    !pow2_or_zero(cfg->eager_populate_bytes) || !phys_config_ok(cfg))
+	    !pow2_or_zero(cfg->eager_populate_bytes) || !phys_config_ok(cfg) ||
+	    (unsigned)cfg->reclaim_policy > MOS_RECLAIM_WSCLOCK || cfg->swap_pages >= (1ull << 32))
 		return NULL;
 
 	*st = MOS_EHOST;
@@ -245,6 +233,8 @@ struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator 
 		*st = pt_init_phys(&m->env.pt, &m->env.mem, alloc);
 	if (*st == MOS_OK)
 		*st = inject_fragmentation(m, cfg->fragmentation, cfg->seed);
+	if (*st == MOS_OK)
+		*st = swap_init(m, cfg);
 	if (*st == MOS_OK && policy->init) /* NULL only for a caller-supplied policy */
 		*st = policy->init(&m->env, &m->policy_state);
 	if (*st != MOS_OK) {
@@ -262,6 +252,7 @@ void mos_destroy(struct mos *m)
 		return;
 	if (m->policy_ready && m->policy->fini)
 		m->policy->fini(m->policy_state, &m->env);
+	swap_fini(m);
 	pt_fini(&m->env.pt);
 	vma_set_fini(&m->vmas);
 	phys_fini(&m->env.mem);
@@ -270,7 +261,7 @@ void mos_destroy(struct mos *m)
 }
 
 /* Let the policy unmap [start, end) and free its frames; keep the counters. */
-static void unmap_pages(struct mos *m, uint64_t start, uint64_t end)
+void mos_core_unmap(struct mos *m, uint64_t start, uint64_t end)
 {
 	uint64_t n = m->policy->free_range(m->policy_state, &m->env, start, end);
 	m->pages_unmapped += n;
@@ -353,6 +344,11 @@ static enum mos_status demote_huge(struct mos *m, uint64_t hva, uint64_t head, u
 	return st;
 }
 
+enum mos_status mos_core_split(struct mos *m, uint64_t hva, uint64_t head)
+{
+	return demote_huge(m, hva, head, 0, 0, false);
+}
+
 /* Split the 2 MiB leaf covering addr if addr falls strictly inside it. */
 static enum mos_status split_at(struct mos *m, uint64_t addr, uint64_t lo, uint64_t hi,
 				bool free_inside)
@@ -390,7 +386,8 @@ enum mos_status mos_vma_remove(struct mos *m, uint64_t start, uint64_t len)
 	if (st != MOS_OK)
 		return st;
 	st = split_edges(m, start, end);
-	unmap_pages(m, start, end);
+	swap_drop_range(m, start, end);
+	mos_core_unmap(m, start, end);
 	release_tables(m, start, end);
 	return st;
 }
@@ -400,7 +397,8 @@ enum mos_status mos_discard(struct mos *m, uint64_t start, uint64_t len)
 	if (!aligned_ok(start, len))
 		return MOS_EINVAL;
 	enum mos_status st = split_edges(m, start, start + len);
-	unmap_pages(m, start, start + len);
+	swap_drop_range(m, start, start + len);
+	mos_core_unmap(m, start, start + len);
 	return st;
 }
 
@@ -544,7 +542,7 @@ enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint
 
 	/* Pages beyond new_len go first, so that no moved page can land on one. */
 	if (keep < old_len)
-		unmap_pages(m, old + keep, old_end);
+		mos_core_unmap(m, old + keep, old_end);
 	enum mos_status st = move_leaves(m, old, old + keep, new);
 	note_tables(m);
 	if (st != MOS_OK)
@@ -552,6 +550,7 @@ enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint
 	vma_remove_range(&m->vmas, old, old_end);      /* room reserved: cannot fail */
 	vma_insert(&m->vmas, new, new_end, v.flags); /* no overlap, room reserved */
 	release_tables(m, old, old_end);
+	swap_move(m, old, old_len, new, new_len);
 	return MOS_OK;
 }
 
@@ -576,15 +575,29 @@ enum mos_status mos_fault(struct mos *m, uint64_t vaddr, bool is_write,
 	}
 	const struct mos_vma vma = m->vmas.v[i];
 	m->env.extra_mapped = 0;
+	swap_begin(m);
+	swap_before_fault(m, vaddr, out);
+	bool major = out->major, hit = out->swapcache_hit;
 	enum mos_status st = m->policy->fault(m->policy_state, &m->env, &vma, vaddr, is_write, out);
 	note_tables(m);
 	if (st == MOS_ENOMEM)
 		m->oom_events++;
 	if (st != MOS_OK)
 		return st;
+	out->major = major;
+	out->swapcache_hit = hit;
 	m->faults++;
 	note_mapped(m, ((out->map_len ? out->map_len : out->len) >> MOS_PAGE_SHIFT) +
 			       m->env.extra_mapped);
+	if (m->sw.nslots) {
+		uint64_t lo = out->map_len ? out->map_start : out->start;
+		uint64_t hi = lo + (out->map_len ? out->map_len : out->len);
+		swap_after_map(m, lo, hi, vaddr, is_write);
+		if (out->promoted_len)
+			swap_after_map(m, out->promoted_start, out->promoted_start + out->promoted_len,
+				       vaddr, is_write);
+		swap_readahead(m, vaddr, out);
+	}
 	return MOS_OK;
 }
 
@@ -595,6 +608,7 @@ size_t mos_scan(struct mos *m, uint64_t max_pages, struct mos_range *out, size_t
 	const struct vma_set *s = &m->vmas;
 	uint64_t cur = m->scan_cursor, budget = max_pages;
 	size_t n = 0;
+	swap_begin(m);
 	bool wrapped = false;
 	while (budget > 0 && n < max_out) {
 		size_t i = vma_lower_bound(s, cur);
@@ -627,6 +641,7 @@ size_t mos_scan(struct mos *m, uint64_t max_pages, struct mos_range *out, size_t
 		m->env.extra_mapped = 0;
 		if (m->policy->scan_region(m->policy_state, &m->env, &v, region)) {
 			note_mapped(m, m->env.extra_mapped);
+			swap_after_map(m, region, region + MOS_HPAGE_SIZE, UINT64_MAX, false);
 			out[n].start = region;
 			out[n].len = MOS_HPAGE_SIZE;
 			n++;
@@ -740,6 +755,7 @@ void mos_get_stats(const struct mos *m, struct mos_stats *out)
 	out->eager_faults = c->eager_faults;
 	out->eager_fallbacks = c->eager_fallbacks;
 	out->eager_blocks = c->eager_blocks;
+	swap_stats(m, out);
 }
 
 enum mos_status mos_set_cpu_node(struct mos *m, unsigned node)
@@ -843,7 +859,7 @@ bool mos_check(const struct mos *m, char *why, size_t why_len)
 	c.seen = a->zalloc(a->ctx, bytes);
 	if (!c.seen)
 		return mos_why(why, why_len, "host memory for the check refused, bytes", bytes);
-	bool ok = pt_for_each(&m->env.pt, own_visit, &c);
+	bool ok = pt_for_each(&m->env.pt, own_visit, &c) && swap_check(m, c.seen, why, why_len);
 	a->free(a->ctx, c.seen, bytes);
 	if (!ok)
 		return false;
@@ -856,10 +872,12 @@ bool mos_check(const struct mos *m, char *why, size_t why_len)
 		return mos_why(why, why_len, "huge_pages counter differs from the 2 MiB leaves:", c.huge);
 	uint64_t reserved =
 		m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0;
+	reserved += m->sw.cache_frames;
 	if (nframes - phys_free_frames(&m->env.mem) !=
 	    c.tables + c.data_frames + reserved + m->frames_pinned)
 		return mos_why(why, why_len,
-			       "allocated frames not owned by tables, mappings, reservations or pins:",
+			       "allocated frames not owned by tables, mappings, reservations, the "
+			       "swap cache or pins:",
 			       nframes - phys_free_frames(&m->env.mem) - c.tables - c.data_frames -
 				       reserved - m->frames_pinned);
 	if (m->policy->check && !m->policy->check(m->policy_state, &m->env, why, why_len))

@@ -132,6 +132,19 @@ enum mos_numa_policy {
 struct mos_policy_ops; /* mimicos/policy_api.h */
 
 /*
+ * Victim selection of page reclaim (mos_config.reclaim_policy); the
+ * algorithms and their sources are described in mimicos/reclaim.h.
+ * FIFO; CLOCK (second chance); LRU (active/inactive lists as Linux);
+ * WSCLOCK (Carr and Hennessy 1981, working-set window reclaim_tau).
+ */
+enum mos_reclaim_policy {
+	MOS_RECLAIM_FIFO = 0,
+	MOS_RECLAIM_CLOCK = 1,
+	MOS_RECLAIM_LRU = 2,
+	MOS_RECLAIM_WSCLOCK = 3,
+};
+
+/*
  * Configuration of one emulated machine. Every field after fault_around_pages
  * was added later: zero means the behaviour from before it existed.
  */
@@ -228,6 +241,37 @@ struct mos_config {
 	uint32_t numa_node_mask;
 	/* Spill threshold 0..1 (see enum mos_numa_policy); 0 = only when full. */
 	double numa_spill_threshold;
+
+	/*
+	 * Swap and reclaim (all zero: no swap; running out of frames is an
+	 * emulated OOM, as before). With swap_pages > 0, resident data pages are
+	 * tracked for reclaim and mos_reclaim_isolate() evicts them to swap
+	 * slots of 4 KiB (see "Swap and reclaim" below).
+	 */
+	uint64_t swap_pages;                    /* swap slots, 4 KiB each; < 2^32 */
+	enum mos_reclaim_policy reclaim_policy; /* victim selection */
+	uint64_t reclaim_tau;  /* WSCLOCK working-set window, in the caller's time unit */
+	/*
+	 * Most pages a swap-in reads in one go (the faulting page plus
+	 * readahead into the swap cache); 0 or 1 = no readahead. The window
+	 * grows (doubling from 2) while swap-ins are sequential or hit the swap
+	 * cache and falls back to 1 otherwise (as Linux's swap_vma_readahead).
+	 */
+	uint32_t swap_readahead;
+	/*
+	 * A 2 MiB page chosen for eviction: false = split it into 512 4 KiB
+	 * pages first (Linux without THP_SWAP), which are then reclaimed one
+	 * by one; true = swap it out whole to 512 contiguous slots (THP_SWAP).
+	 */
+	bool swap_thp_whole;
+	/*
+	 * Watermark min in frames; 0 = Linux's default: min_free_kbytes =
+	 * sqrt(16 * memory KiB) clamped to 128 KiB .. 256 MiB
+	 * (mm/page_alloc.c calculate_min_free_kbytes), low = min + max(min/4,
+	 * 0.1% of memory), high = low + the same step (watermark_scale_factor
+	 * 10, __setup_per_zone_wmarks).
+	 */
+	uint64_t wmark_min_frames;
 };
 
 /* VMA flags. */
@@ -279,6 +323,17 @@ struct mos_fault_result {
 	uint64_t map_len;        /* bytes, 0 = same as [start, start+len) */
 	uint64_t promoted_start; /* 2 MiB region promoted by this fault */
 	uint64_t promoted_len;   /* 0 = none, else 2 MiB */
+	/*
+	 * Swap (zero without swap): the faulting page's contents were in swap.
+	 * major: they must be read from the device (a major fault);
+	 * swapcache_hit: they were in the swap cache (a minor fault, no device
+	 * read). readahead_pages: pages this fault read ahead into the swap
+	 * cache (device reads to charge, nothing to populate). The pages to
+	 * fill from swap slots: mos_swapin_pending().
+	 */
+	bool major;
+	bool swapcache_hit;
+	uint32_t readahead_pages;
 };
 
 /* A virtual range, e.g. a 2 MiB region promoted by mos_scan. */
@@ -353,6 +408,40 @@ struct mos_stats {
 	/* Of numa_remote, blocks moved off a target that had a free block
 	 * because it was over numa_spill_threshold. */
 	uint64_t numa_spills;
+
+	/* Added with swap and reclaim (zero without swap). Pages are 4 KiB. */
+	uint64_t swap_slots;          /* swap size in slots */
+	uint64_t swap_used;           /* slots holding a page now (incl. clean copies) */
+	uint64_t swap_used_peak;
+	uint64_t swapouts;            /* pages evicted to swap, cumulative */
+	uint64_t swapout_writes;      /* of those, pages written (dirty) */
+	uint64_t swapout_clean;       /* of those, dropped without a write (valid swap copy) */
+	uint64_t swapins;             /* pages read back from a slot, cumulative */
+	uint64_t major_faults;        /* faults whose page had to be read from swap */
+	uint64_t swapcache_hits;      /* faults served from the swap cache (minor) */
+	uint64_t swapcache_frames;    /* frames holding swap-cache pages now */
+	uint64_t readahead_pages;     /* pages read ahead into the swap cache */
+	uint64_t readahead_hits;      /* of those, later faulted in (useful) */
+	uint64_t readahead_wasted;    /* of those, dropped unused */
+	uint64_t reclaim_scanned;     /* units the victim policy examined */
+	uint64_t reclaim_isolated;    /* units chosen as victims */
+	uint64_t reclaim_putback;     /* victims the caller could not evict */
+	uint64_t thp_swap_split;      /* 2 MiB pages split for swap-out */
+	uint64_t thp_swapout;         /* 2 MiB pages swapped out whole */
+	uint64_t swap_full;           /* evictions refused: no free slot */
+	/*
+	 * Refault distance (Linux mm/workingset.c): each eviction advances a
+	 * non-resident age counter; a swapped-out page faulted back in has
+	 * distance = age now - age at its eviction. workingset_activate counts
+	 * refaults with distance <= resident data frames, i.e. pages that
+	 * would have stayed resident in a memory twice as large.
+	 * refault_distance[k] counts distances in [2^k, 2^(k+1)) (k = 0 holds
+	 * 0 and 1; the last bucket everything from 2^15).
+	 */
+	uint64_t workingset_refaults;
+	uint64_t workingset_activate;
+	uint64_t refault_distance[16];
+	uint64_t wmark_min, wmark_low, wmark_high; /* frames */
 };
 
 struct mos;
@@ -530,6 +619,93 @@ const char *mos_policy_name(const struct mos *m);
  * name (i = 0, 1, ...), or NULL past the last.
  */
 const char *mos_policy_builtin(size_t i);
+
+/*
+ * Swap and reclaim (mos_config.swap_pages > 0; otherwise these do nothing:
+ * isolate returns 0, pending returns 0, access returns false).
+ *
+ * Resident data pages are tracked as reclaim units (a 4 KiB page or a
+ * 2 MiB page) from the fault that maps them. A page's swap copy lives in a
+ * slot; a page read back from swap keeps its slot as a valid clean copy
+ * until it is written (mos_page_access with is_write), so a clean page is
+ * evicted without a write. Contents are the caller's business: MimicOS
+ * says which slot to write or read.
+ */
+
+/* One eviction chosen by mos_reclaim_isolate. */
+struct mos_victim {
+	uint64_t vaddr; /* first byte, aligned to len */
+	uint64_t len;   /* bytes: 4 KiB, or 2 MiB for a whole THP */
+	uint64_t slot;  /* first slot; len / 4 KiB consecutive slots */
+	bool write;     /* contents must be written to the slots (else the copy there is valid) */
+};
+
+/*
+ * Choose up to max_out victims with the reclaim policy, enough to free
+ * about `frames` frames (swap-cache pages are dropped first: they count and
+ * need nothing from the caller). Victims stay mapped until
+ * mos_reclaim_finish; slots for dirty ones are allocated here. 2 MiB pages
+ * are split first unless swap_thp_whole (or no frame is free for the split
+ * table, then swapped whole). now: the caller's time (ns live), for WSCLOCK
+ * and LRU aging. Returns the number written to out; 0 when nothing can be
+ * evicted (nothing resident, swap full).
+ */
+size_t mos_reclaim_isolate(struct mos *m, uint64_t frames, uint64_t now, struct mos_victim *out,
+			   size_t max_out);
+
+/*
+ * Complete one isolated victim. ok: its contents are in its slots (written
+ * or already valid) and the host dropped the page: MimicOS unmaps it, frees
+ * its frames and records the swap entries. !ok: the eviction failed; the
+ * slots are released (a clean copy stays valid) and the page is tracked
+ * again as referenced.
+ */
+void mos_reclaim_finish(struct mos *m, const struct mos_victim *v, bool ok, uint64_t now);
+
+/* One page whose contents the caller must fill from a swap slot. */
+struct mos_swapin {
+	uint64_t vaddr;  /* page */
+	uint64_t slot;
+	bool keep_clean; /* the slot stays the page's clean copy: populate it
+			  * write-protected and report the first write with
+			  * mos_page_access(is_write) */
+};
+
+/*
+ * Pages mapped by the last mos_fault or mos_scan whose contents are in swap
+ * (the faulting page, fault-around neighbours, pages of a promoted or
+ * collapsed region, eager ranges): writes up to max_out to out and removes
+ * them from the list; returns how many were written. The caller fills each
+ * from its slot before anything else populates those addresses, then calls
+ * mos_swapin_done. The list is cleared by the next mos_fault / mos_scan.
+ */
+size_t mos_swapin_pending(struct mos *m, struct mos_swapin *out, size_t max_out);
+
+/* The pending swap-ins were read: free the slots not kept as clean copies. */
+void mos_swapin_done(struct mos *m);
+
+/*
+ * The program accessed vaddr (a fault, a write-protect fault, a sample):
+ * sets the reclaim unit's referenced bit; a write also marks it dirty and
+ * drops its clean swap copy. Returns true when the page had a clean copy
+ * (it was populated write-protected: the caller must unprotect it). now as
+ * for mos_reclaim_isolate.
+ */
+bool mos_page_access(struct mos *m, uint64_t vaddr, bool is_write, uint64_t now);
+
+/*
+ * Forget every clean swap copy of a resident page (their slots are freed):
+ * after fork the child's pages are no longer write-protected, so their
+ * writes would go unseen.
+ */
+void mos_swap_forget_clean(struct mos *m);
+
+/*
+ * Frames to reclaim now: 0 while free frames >= the low watermark;
+ * otherwise how many bring them to the high watermark (kswapd). *below_min
+ * (may be NULL) says free frames are under min (direct reclaim).
+ */
+uint64_t mos_reclaim_target(const struct mos *m, bool *below_min);
 
 /*
  * Check every internal invariant (buddy free lists, frame ownership, page
