@@ -15,9 +15,9 @@ DEPFLAGS = -MMD -MP
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config libmimalloc-dev libinih-dev libcjson-dev libnuma-dev \
-            libcmocka-dev python3 sqlite3 xz-utils coreutils util-linux
+            libcmocka-dev liburing-dev python3 sqlite3 xz-utils coreutils util-linux
 
-LIBS_RUNTIME := -linih -lcjson -lnuma -lpthread -lm
+LIBS_RUNTIME := -linih -lcjson -lnuma -luring -lpthread -lm
 
 MIMICOS_SRC := $(wildcard mimicos/*.c)
 TLB_SRC     := $(wildcard tlbmodel/*.c)

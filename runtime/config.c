@@ -1,6 +1,8 @@
 #include "runtime/config.h"
+#include "runtime/swapio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <dlfcn.h>
 #include <ini.h>
 #include <math.h>
@@ -9,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <mimicos/mimicos.h>
 #include <mimicos/policy_api.h>
@@ -32,6 +36,7 @@ struct key {
 static const char *const thp_modes[] = { "never", "always", "madvise", NULL };
 static const char *const reclaim_policies[] = { "fifo", "clock", "lru", "wsclock", NULL };
 static const char *const swap_devices[] = { "nvme", "ssd", "cxl", "rdma", "zram", NULL };
+static const char *const swap_thp_modes[] = { "split", "whole", NULL };
 static const char *const fallbacks[] = { "abort", "native", NULL };
 static const char *const host_backings[] = { "none", "collapse", NULL };
 static const char *const off_on[] = { "off", "on", NULL };
@@ -61,14 +66,19 @@ static const struct key keys[] = {
 	{ "eager", "max", K_SIZE, F(eager_max), 0, 64 * TiB, NULL, NULL, NULL, .pow2 = true },
 	{ "eager", "populate", K_SIZE, F(eager_populate), 0, 64 * TiB, NULL, NULL, NULL, .pow2 = true },
 	{ "thp", "host_backing", K_CHOICE, F(thp_host_backing), 0, 0, host_backings, NULL, NULL },
-	{ "reclaim", "policy", K_CHOICE, F(reclaim_policy), 0, 0, reclaim_policies, "clock",
-	  "reclaim is not implemented yet (issue 4)" },
-	{ "swap", "size", K_SIZE, F(swap_size), 0, 64 * TiB, NULL, "0",
-	  "swap is not implemented yet (issue 4)" },
-	{ "swap", "file", K_STRING, F(swap_file), 0, 0, NULL, "",
-	  "swap is not implemented yet (issue 4)" },
+	{ "reclaim", "policy", K_CHOICE, F(reclaim_policy), 0, 0, reclaim_policies, NULL, NULL },
+	{ "reclaim", "tau_ms", K_UINT, F(reclaim_tau_ms), 1, 3600000, NULL, NULL, NULL },
+	{ "reclaim", "watermark_min", K_SIZE, F(reclaim_watermark_min), 0, 16 * TiB, NULL, NULL,
+	  NULL },
+	{ "swap", "size", K_SIZE, F(swap_size), 0, 16 * TiB - 4096, NULL, NULL, NULL },
+	{ "swap", "file", K_STRING, F(swap_file), 0, 0, NULL, NULL, NULL },
 	{ "swap", "device", K_CHOICE, F(swap_device), 0, 0, swap_devices, NULL, NULL },
+	{ "swap", "read_latency_ns", K_UINT, F(swap_read_latency_ns), 0, 1e10, NULL, NULL, NULL },
+	{ "swap", "write_latency_ns", K_UINT, F(swap_write_latency_ns), 0, 1e10, NULL, NULL, NULL },
+	{ "swap", "read_bandwidth", K_SIZE, F(swap_read_bw), 1 << 20, 16 * TiB, NULL, NULL, NULL },
+	{ "swap", "write_bandwidth", K_SIZE, F(swap_write_bw), 1 << 20, 16 * TiB, NULL, NULL, NULL },
 	{ "swap", "readahead", K_UINT, F(swap_readahead), 0, 1024, NULL, NULL, NULL },
+	{ "swap", "thp", K_CHOICE, F(swap_thp), 0, 0, swap_thp_modes, NULL, NULL },
 	{ "sampler", "source", K_STRING, F(sampler_source), 0, 0, NULL, "none",
 	  "access samplers are not implemented yet (issue 6)" },
 	{ "sampler", "rate", K_DOUBLE, F(sampler_rate), 1e-9, 1, NULL, NULL, NULL },
@@ -82,6 +92,19 @@ static const struct key keys[] = {
 	{ "runtime", "handlers", K_UINT, F(handlers), 0, 8, NULL, NULL, NULL },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
+
+/* swap.device = name: its preset's four figures (later keys may override). */
+static void set_device(struct vm_config *cfg, const char *name)
+{
+	const struct vm_swap_device *d = vm_swap_device_find(name);
+	if (!d)
+		return;
+	snprintf(cfg->swap_device, sizeof cfg->swap_device, "%s", d->name);
+	cfg->swap_read_latency_ns = d->read_latency_ns;
+	cfg->swap_write_latency_ns = d->write_latency_ns;
+	cfg->swap_read_bw = d->read_bw;
+	cfg->swap_write_bw = d->write_bw;
+}
 
 void vm_config_defaults(struct vm_config *cfg)
 {
@@ -102,7 +125,8 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->thp_promotion_threshold = 0.5;
 	cfg->thp_host_backing = 1;
 	strcpy(cfg->reclaim_policy, "clock");
-	strcpy(cfg->swap_device, "nvme");
+	cfg->reclaim_tau_ms = 1000;
+	set_device(cfg, "nvme");
 	cfg->swap_readahead = 8;
 	strcpy(cfg->sampler_source, "none");
 	cfg->sampler_rate = 0.01;
@@ -318,6 +342,8 @@ static int apply(struct vm_config *cfg, const struct key *k, const char *value, 
 			*(int *)field = idx;
 		else
 			snprintf(field, k->size, "%s", value);
+		if (field == cfg->swap_device)
+			set_device(cfg, value);
 		return 0;
 	}
 	case K_POLICY:
@@ -526,10 +552,29 @@ static int finish_numa(struct vm_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* swap.file must name a place vmemu can create a private file in. */
+static int finish_swap(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->swap_size)
+		return 0;
+	if (cfg->swap_size % 4096) {
+		fmt(err, errlen, "key 'swap.size': %llu bytes is not a multiple of 4K",
+		    (unsigned long long)cfg->swap_size);
+		return -1;
+	}
+	/* create (and drop) one the way the runtime will: permission bits do
+	 * not tell root about read-only or special file systems */
+	int fd = vm_swap_file_create(cfg->swap_file, err, errlen);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
 {
 	char why[512];
-	if (finish_numa(cfg, err, errlen))
+	if (finish_numa(cfg, err, errlen) || finish_swap(cfg, err, errlen))
 		return -1;
 	if (cfg->machine_set && tlb_machine_validate(&cfg->machine, why, sizeof why)) {
 		fmt(err, errlen, "machine %s: %s", cfg->machine.name[0] ? cfg->machine.name : "(unnamed)",
@@ -668,4 +713,12 @@ void vm_mos_config(const struct vm_config *c, struct mos_config *mc)
 	mc->seed = c->memory_seed;
 	mc->eager_max_bytes = c->eager_max;
 	mc->eager_populate_bytes = c->eager_populate;
+	mc->swap_pages = c->swap_size / 4096;
+	for (int i = 0; reclaim_policies[i]; i++)
+		if (!strcmp(reclaim_policies[i], c->reclaim_policy))
+			mc->reclaim_policy = (enum mos_reclaim_policy)i;
+	mc->reclaim_tau = c->reclaim_tau_ms * 1000000ull; /* MimicOS time is ns */
+	mc->swap_readahead = (uint32_t)c->swap_readahead;
+	mc->swap_thp_whole = c->swap_thp == 1;
+	mc->wmark_min_frames = c->reclaim_watermark_min / 4096;
 }

@@ -55,11 +55,16 @@ struct vm_config {
 	uint64_t eager_max;            /* bytes allocated per eager fault; 0 = whole VMA */
 	uint64_t eager_populate;       /* bytes populated per eager fault; 0 = all mapped */
 	/* [reclaim] [swap] */
-	char reclaim_policy[16];
-	uint64_t swap_size;            /* 0 only (issue 4) */
-	char swap_file[VM_PATH_MAX];
-	char swap_device[32];
-	uint64_t swap_readahead;
+	char reclaim_policy[16];       /* fifo | clock | lru | wsclock */
+	uint64_t reclaim_tau_ms;       /* wsclock working-set window, ms */
+	uint64_t reclaim_watermark_min; /* bytes; 0 = Linux's min_free_kbytes formula */
+	uint64_t swap_size;            /* bytes of swap; 0 = none (OOM at memory.size) */
+	char swap_file[VM_PATH_MAX];   /* "" = private file in $TMPDIR; a directory; or a new path */
+	char swap_device[32];          /* preset that set the four figures below */
+	uint64_t swap_read_latency_ns, swap_write_latency_ns; /* per batch, ns */
+	uint64_t swap_read_bw, swap_write_bw;                 /* bytes per second */
+	uint64_t swap_readahead;       /* pages per swap-in, max window */
+	int swap_thp;                  /* 0 split, 1 whole */
 	/* [sampler] */
 	char sampler_source[64];       /* none only (issue 6) */
 	double sampler_rate;

@@ -73,6 +73,69 @@ static void write_file(const char *path, const char *data, size_t len)
 
 static double mib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
+static void hist_line(struct buf *b, const char *what, const struct hist *h)
+{
+	if (h->count)
+		bprintf(b, "  %-22s p50 %llu ns   p99 %llu ns   max %llu ns   mean %llu ns   (n = %llu)\n",
+			what, (unsigned long long)hist_quantile(h, 0.50),
+			(unsigned long long)hist_quantile(h, 0.99), (unsigned long long)h->max,
+			(unsigned long long)(h->sum / h->count), (unsigned long long)h->count);
+}
+
+/* Swap and reclaim: emulated counts (MimicOS), measured I/O, injected time. */
+static void human_swap(struct buf *b, const struct mos_stats *ms)
+{
+	const struct vm_stats *s = &rt.st;
+	const struct vm_swapio_stats *io = &rt.swapio.st;
+	bprintf(b, "\n-- swap and reclaim (emulated: %.0f MiB memory, %.0f MiB swap on %s, "
+		   "reclaim %s) --\n",
+		mib(rt.cfg.memory_size), mib(rt.cfg.swap_size), rt.cfg.swap_device,
+		rt.cfg.reclaim_policy);
+	bprintf(b, "  swap-outs             %12llu  pages (%llu written, %llu clean dropped without a "
+		   "write; %llu 2 MiB whole, %llu THP splits)\n",
+		(unsigned long long)ms->swapouts, (unsigned long long)ms->swapout_writes,
+		(unsigned long long)ms->swapout_clean, (unsigned long long)ms->thp_swapout,
+		(unsigned long long)ms->thp_swap_split);
+	bprintf(b, "  swap-ins              %12llu  pages; major faults %llu, minor from the swap "
+		   "cache %llu\n",
+		(unsigned long long)ms->swapins, (unsigned long long)ms->major_faults,
+		(unsigned long long)ms->swapcache_hits);
+	bprintf(b, "  readahead             %12llu  pages (useful %llu, wasted %llu, in cache now %llu)\n",
+		(unsigned long long)ms->readahead_pages, (unsigned long long)ms->readahead_hits,
+		(unsigned long long)ms->readahead_wasted, (unsigned long long)ms->swapcache_frames);
+	bprintf(b, "  reclaim               %12llu  units scanned, %llu chosen, %llu put back; %llu "
+		   "direct reclaims, %llu kswapd passes; watermarks min/low/high %llu/%llu/%llu "
+		   "frames\n",
+		(unsigned long long)ms->reclaim_scanned, (unsigned long long)ms->reclaim_isolated,
+		(unsigned long long)ms->reclaim_putback, (unsigned long long)s->direct_reclaims,
+		(unsigned long long)s->kswapd_runs, (unsigned long long)ms->wmark_min,
+		(unsigned long long)ms->wmark_low, (unsigned long long)ms->wmark_high);
+	bprintf(b, "  refaults              %12llu  (distance <= resident frames: %llu; distance "
+		   "histogram log2:",
+		(unsigned long long)ms->workingset_refaults,
+		(unsigned long long)ms->workingset_activate);
+	for (unsigned k = 0; k < 16; k++)
+		if (ms->refault_distance[k])
+			bprintf(b, " 2^%u:%llu", k, (unsigned long long)ms->refault_distance[k]);
+	bprintf(b, ")\n");
+	bprintf(b, "  swap used             %12llu  slots now, peak %llu of %llu%s\n",
+		(unsigned long long)ms->swap_used, (unsigned long long)ms->swap_used_peak,
+		(unsigned long long)ms->swap_slots,
+		ms->swap_full ? " (swap was full)" : "");
+	bprintf(b, "  swap I/O (measured)   %12.1f MiB written, %.1f MiB read, %llu ms in io_uring "
+		   "(%llu errors)\n",
+		mib(io->bytes_written), mib(io->bytes_read), (unsigned long long)(io->io_ns / 1000000),
+		(unsigned long long)io->io_errors);
+	bprintf(b, "  device time injected  %12llu  ms (major faults waited %llu ms; write-protect "
+		   "faults %llu)\n",
+		(unsigned long long)(io->injected_ns / 1000000),
+		(unsigned long long)(s->major_inject_ns / 1000000), (unsigned long long)s->wp_faults);
+	hist_line(b, "minor (zero fill)", &s->latency_minor);
+	hist_line(b, "major (from swap)", &s->latency_major);
+	hist_line(b, "minor (swap cache)", &s->latency_swapcache);
+	hist_line(b, "write-protect", &s->latency_wp);
+}
+
 static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 {
 	const struct vm_stats *s = &rt.st;
@@ -206,6 +269,9 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 			(unsigned long long)s->mos_errors, (unsigned long long)s->mmaps_unmanaged,
 			(unsigned long long)s->mremap_resets);
 
+	if (ms->swap_slots)
+		human_swap(b, ms);
+
 	const struct hist *h = &s->latency;
 	bprintf(b, "\n-- fault service time (measured on the host: message read -> thread woken) --\n");
 	if (h->count)
@@ -227,6 +293,69 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 	for (size_t i = 0; vm_config_key(&rt.cfg, i, &name, value, sizeof value) == 0; i++)
 		bprintf(b, "  %s = %s\n", name, value);
 	bprintf(b, "==== end of vmemu report (pid %d) ====\n", (int)rt.pid);
+}
+
+static void json_hist(cJSON *o, const char *name, const struct hist *h)
+{
+	cJSON *x = cJSON_AddObjectToObject(o, name);
+	cJSON_AddNumberToObject(x, "count", (double)h->count);
+	cJSON_AddNumberToObject(x, "p50", (double)hist_quantile(h, 0.50));
+	cJSON_AddNumberToObject(x, "p99", (double)hist_quantile(h, 0.99));
+	cJSON_AddNumberToObject(x, "max", (double)h->max);
+	cJSON_AddNumberToObject(x, "mean", h->count ? (double)h->sum / (double)h->count : 0);
+}
+
+static void json_swap(cJSON *root, const struct mos_stats *ms)
+{
+	const struct vm_stats *s = &rt.st;
+	const struct vm_swapio_stats *io = &rt.swapio.st;
+	cJSON *w = cJSON_AddObjectToObject(root, "swap");
+	cJSON_AddNumberToObject(w, "size_bytes", (double)rt.cfg.swap_size);
+	cJSON_AddStringToObject(w, "device", rt.cfg.swap_device);
+	cJSON_AddStringToObject(w, "reclaim_policy", rt.cfg.reclaim_policy);
+	cJSON_AddNumberToObject(w, "slots", (double)ms->swap_slots);
+	cJSON_AddNumberToObject(w, "slots_used", (double)ms->swap_used);
+	cJSON_AddNumberToObject(w, "slots_used_peak", (double)ms->swap_used_peak);
+	cJSON_AddNumberToObject(w, "swapouts", (double)ms->swapouts);
+	cJSON_AddNumberToObject(w, "swapout_writes", (double)ms->swapout_writes);
+	cJSON_AddNumberToObject(w, "swapout_clean", (double)ms->swapout_clean);
+	cJSON_AddNumberToObject(w, "thp_swapout", (double)ms->thp_swapout);
+	cJSON_AddNumberToObject(w, "thp_swap_split", (double)ms->thp_swap_split);
+	cJSON_AddNumberToObject(w, "swapins", (double)ms->swapins);
+	cJSON_AddNumberToObject(w, "major_faults", (double)ms->major_faults);
+	cJSON_AddNumberToObject(w, "swapcache_hits", (double)ms->swapcache_hits);
+	cJSON_AddNumberToObject(w, "readahead_pages", (double)ms->readahead_pages);
+	cJSON_AddNumberToObject(w, "readahead_hits", (double)ms->readahead_hits);
+	cJSON_AddNumberToObject(w, "readahead_wasted", (double)ms->readahead_wasted);
+	cJSON_AddNumberToObject(w, "reclaim_scanned", (double)ms->reclaim_scanned);
+	cJSON_AddNumberToObject(w, "reclaim_isolated", (double)ms->reclaim_isolated);
+	cJSON_AddNumberToObject(w, "reclaim_putback", (double)ms->reclaim_putback);
+	cJSON_AddNumberToObject(w, "swap_full", (double)ms->swap_full);
+	cJSON_AddNumberToObject(w, "direct_reclaims", (double)s->direct_reclaims);
+	cJSON_AddNumberToObject(w, "kswapd_runs", (double)s->kswapd_runs);
+	cJSON_AddNumberToObject(w, "wp_faults", (double)s->wp_faults);
+	cJSON_AddNumberToObject(w, "workingset_refaults", (double)ms->workingset_refaults);
+	cJSON_AddNumberToObject(w, "workingset_activate", (double)ms->workingset_activate);
+	cJSON *d = cJSON_AddArrayToObject(w, "refault_distance_log2");
+	for (unsigned k = 0; k < 16; k++)
+		cJSON_AddItemToArray(d, cJSON_CreateNumber((double)ms->refault_distance[k]));
+	cJSON_AddNumberToObject(w, "wmark_min", (double)ms->wmark_min);
+	cJSON_AddNumberToObject(w, "wmark_low", (double)ms->wmark_low);
+	cJSON_AddNumberToObject(w, "wmark_high", (double)ms->wmark_high);
+	cJSON *m = cJSON_AddObjectToObject(w, "measured");
+	cJSON_AddNumberToObject(m, "bytes_written", (double)io->bytes_written);
+	cJSON_AddNumberToObject(m, "bytes_read", (double)io->bytes_read);
+	cJSON_AddNumberToObject(m, "io_ns", (double)io->io_ns);
+	cJSON_AddNumberToObject(m, "io_errors", (double)io->io_errors);
+	cJSON_AddNumberToObject(m, "swapout_failures", (double)s->swapout_failures);
+	cJSON *inj = cJSON_AddObjectToObject(w, "injected");
+	cJSON_AddNumberToObject(inj, "device_ns", (double)io->injected_ns);
+	cJSON_AddNumberToObject(inj, "major_fault_ns", (double)s->major_inject_ns);
+	cJSON *lat = cJSON_AddObjectToObject(w, "fault_latency_ns");
+	json_hist(lat, "minor_zero_fill", &s->latency_minor);
+	json_hist(lat, "major", &s->latency_major);
+	json_hist(lat, "minor_swapcache", &s->latency_swapcache);
+	json_hist(lat, "write_protect", &s->latency_wp);
 }
 
 static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
@@ -358,6 +487,9 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(a, "munmaps", (double)s->munmaps);
 	cJSON_AddNumberToObject(a, "mremaps", (double)s->mremaps);
 	cJSON_AddNumberToObject(a, "madvise_discards", (double)s->madvise_discards);
+
+	if (ms->swap_slots)
+		json_swap(root, ms);
 
 	const struct hist *h = &s->latency;
 	cJSON *l = cJSON_AddObjectToObject(root, "fault_latency_ns");

@@ -16,6 +16,7 @@
 #include "runtime/collapse.h"
 #include "runtime/config.h"
 #include "runtime/hist.h"
+#include "runtime/swapio.h"
 
 /* Counters measured or counted by the runtime (MimicOS keeps its own). */
 struct vm_stats {
@@ -41,6 +42,18 @@ struct vm_stats {
 	uint64_t mremap_resets;    /* mremaps MimicOS could not follow */
 	uint64_t madvise_discards; /* DONTNEED/FREE/REMOVE on managed memory */
 	struct hist latency;       /* fault service time, ns (read -> woken) */
+	/* swap and reclaim (issue 4) */
+	struct hist latency_minor; /* first-touch / zero-fill faults */
+	struct hist latency_major; /* faults that read from swap */
+	struct hist latency_swapcache; /* faults served from the swap cache */
+	struct hist latency_wp;    /* write-protect faults (dirty tracking) */
+	uint64_t pages_swapped_out, pages_swapped_in;
+	uint64_t swapout_failures; /* victims put back (write or drop failed) */
+	uint64_t swap_io_warned;
+	uint64_t direct_reclaims;  /* reclaim passes on the fault path */
+	uint64_t kswapd_runs, kswapd_stalls;
+	uint64_t wp_faults;
+	uint64_t major_inject_ns;  /* device read time injected on major faults */
 };
 
 #define VM_MAX_HANDLERS 8
@@ -71,6 +84,8 @@ struct vm_rt {
 	struct vm_stats st;
 	struct collapse_stats collapse;
 	struct bloat bloat;        /* measured at exit when report.bloat = on */
+	struct vm_swapio swapio;   /* swap file and ring (swap.size > 0) */
+	uint64_t swap_pending_inject; /* bytes kswapd wrote, device time not yet waited */
 };
 
 extern struct vm_rt rt;

@@ -26,11 +26,12 @@
 #include "runtime/ialloc.h"
 #include "runtime/report.h"
 #include "runtime/rt.h"
+#include "runtime/swap.h"
 #include "runtime/uffd.h"
 
 #define PAGE 4096ull
 #define GiB (1ull << 30)
-#define MSG_BATCH 64
+#define UFFD_MSG_BATCH 64
 
 __thread int vm_in_runtime __attribute__((tls_model("initial-exec")));
 uintptr_t vm_heap_start, vm_heap_end;
@@ -117,6 +118,8 @@ static _Noreturn void emulated_oom(uint64_t addr)
 void vm_populate_promoted(uint64_t start)
 {
 	struct uffd_fill fill = { 0 };
+	if (vm_swap_enabled())
+		vm_swapin_apply(); /* a collapse may have mapped swapped-out subpages */
 	int r = uffd_fill(rt.uffd, start, 2ull << 20, true, rt.zero_buf, rt.zero_len, &fill);
 	rt.st.pages_copied += fill.bytes_copied / PAGE;
 	rt.st.pages_promoted_fill += fill.bytes_copied / PAGE;
@@ -157,15 +160,44 @@ static void host_numa_prefer(uint64_t pfn)
 		current = node;
 }
 
+/* What kind of fault handle_fault resolved, for the latency histograms. */
+enum fault_kind { FK_OTHER, FK_MINOR, FK_MAJOR, FK_SWAPCACHE, FK_WP };
+
+/*
+ * Swap: make room before a fault (direct reclaim below the min watermark,
+ * kswapd below low) and after MimicOS ran out of frames. Returns the final
+ * status of mos_fault.
+ */
+static enum mos_status fault_with_reclaim(uint64_t addr, bool write, struct mos_fault_result *res)
+{
+	bool below_min = false;
+	if (vm_swap_enabled() && mos_reclaim_target(rt.mos, &below_min)) {
+		if (below_min)
+			vm_reclaim(32, true);
+		vm_kswapd_kick();
+	}
+	enum mos_status st = mos_fault(rt.mos, addr, write, res);
+	/* direct reclaim until the fault fits or nothing more can go */
+	while (st == MOS_ENOMEM && vm_swap_enabled() && vm_reclaim(32, true))
+		st = mos_fault(rt.mos, addr, write, res);
+	return st;
+}
+
 /* Resolve one page fault; called with rt.lock held, on the handler thread. */
-static void handle_fault(const struct uffd_msg *msg)
+static enum fault_kind handle_fault(const struct uffd_msg *msg)
 {
 	uint64_t addr = msg->arg.pagefault.address & ~(PAGE - 1);
 	bool write = msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
 	struct uffd_fill fill = { 0 };
+	enum fault_kind kind = FK_OTHER;
 	uint64_t pfn;
 	uint32_t shift;
 	int r;
+
+	if (msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) {
+		vm_swap_wp_fault(addr, true);
+		return FK_WP;
+	}
 
 	if (mos_translate(rt.mos, addr, &pfn, &shift) == MOS_OK) {
 		/* MimicOS has it mapped: another message for this page was
@@ -182,7 +214,8 @@ static void handle_fault(const struct uffd_msg *msg)
 		struct mos_fault_result res;
 		if (rt.cfg.memory_nodes > 1)
 			mos_set_cpu_node(rt.mos, cpu_node());
-		enum mos_status st = mos_fault(rt.mos, addr, write, &res);
+		uint64_t t0 = vm_now_ns();
+		enum mos_status st = fault_with_reclaim(addr, write, &res);
 		if (st == MOS_OK && rt.host_numa)
 			host_numa_prefer(res.pfn);
 		if (st == MOS_ENOMEM)
@@ -200,6 +233,14 @@ static void handle_fault(const struct uffd_msg *msg)
 			if (!fill.vma_gone && !fill.pages_existed)
 				rt.st.untracked_faults++;
 		} else {
+			kind = res.major ? FK_MAJOR : res.swapcache_hit ? FK_SWAPCACHE : FK_MINOR;
+			if (vm_swap_enabled()) {
+				/* swapped-out pages first: the zero fill skips them */
+				uint64_t bytes = vm_swapin_apply();
+				if (res.major)
+					rt.st.major_inject_ns += vm_swapio_inject(
+						&rt.swapio, false, bytes + res.readahead_pages * PAGE, t0);
+			}
 			/* An emulated 2 MiB page gets private pages even for a read (the
 			 * kernel cannot collapse zero-page PTEs), then a real THP. */
 			bool huge = res.page_shift == MOS_HPAGE_SHIFT;
@@ -209,6 +250,8 @@ static void handle_fault(const struct uffd_msg *msg)
 				vm_populate_promoted(res.promoted_start); /* queues the collapse */
 			else if (huge && !r && !fill.vma_gone && rt.cfg.thp_host_backing)
 				collapse_queue(res.start);
+			if (vm_swap_enabled())
+				uffd_wake(rt.uffd, addr, PAGE); /* swap-ins were copied without a wake */
 			rt.st.faults++;
 			if (write)
 				rt.st.faults_write++;
@@ -226,6 +269,7 @@ static void handle_fault(const struct uffd_msg *msg)
 			vm_msg("warning: populating %#llx failed: %s", (unsigned long long)addr,
 			       strerror(-r));
 	}
+	return kind;
 }
 
 /* Busy-poll the uffd for up to spin_ns: a fault arriving meanwhile is served
@@ -262,11 +306,11 @@ static void *handler_main(void *arg)
 	(void)arg;
 	vm_in_runtime = 1; /* safety net: any malloc here uses the internal heap */
 	prctl(PR_SET_NAME, "vmemu-uffd");
-	struct uffd_msg msgs[MSG_BATCH];
+	struct uffd_msg msgs[UFFD_MSG_BATCH];
 	const uint64_t spin_ns = rt.cfg.spin_us * 1000ull;
 
 	for (;;) {
-		ssize_t got = read_spinning(msgs, MSG_BATCH, spin_ns);
+		ssize_t got = read_spinning(msgs, UFFD_MSG_BATCH, spin_ns);
 		if (got < 0 && errno == EBADF) {
 			/* The program closed every fd (close_range before exec, a
 			 * daemon): the kernel unregistered our ranges with the last
@@ -296,8 +340,17 @@ static void *handler_main(void *arg)
 		for (size_t i = 0; i < n; i++) {
 			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 				continue; /* no other events are enabled */
-			handle_fault(&msgs[i]);
-			hist_add(&rt.st.latency, vm_now_ns() - t0);
+			enum fault_kind k = handle_fault(&msgs[i]);
+			uint64_t dt = vm_now_ns() - t0;
+			hist_add(&rt.st.latency, dt);
+			if (k == FK_MINOR)
+				hist_add(&rt.st.latency_minor, dt);
+			else if (k == FK_MAJOR)
+				hist_add(&rt.st.latency_major, dt);
+			else if (k == FK_SWAPCACHE)
+				hist_add(&rt.st.latency_swapcache, dt);
+			else if (k == FK_WP)
+				hist_add(&rt.st.latency_wp, dt);
 		}
 		pthread_mutex_unlock(&rt.lock);
 	}
@@ -376,7 +429,7 @@ static void register_all(void)
 {
 	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
 		const struct mos_vma *v = mos_vma_at(rt.mos, i);
-		int r = uffd_register(rt.uffd, v->start, v->end - v->start);
+		int r = uffd_register(rt.uffd, v->start, v->end - v->start, vm_swap_enabled());
 		if (r)
 			die2("cannot register [%#llx, %#llx) with userfaultfd: %s",
 			     (unsigned long long)v->start, (unsigned long long)v->end, strerror(-r));
@@ -393,10 +446,12 @@ static bool scan_wanted(void)
 static void atfork_prepare(void)
 {
 	pthread_mutex_lock(&rt.lock);
+	vm_swap_atfork_prepare();
 }
 
 static void atfork_parent(void)
 {
+	vm_swap_atfork_parent();
 	pthread_mutex_unlock(&rt.lock);
 }
 
@@ -427,6 +482,7 @@ static void atfork_child(void)
 			die2("fork child %d: %s", (int)rt.pid, why);
 		rt.uffd = move_fd_high(rt.uffd);
 		register_all();
+		vm_swap_atfork_child();
 		start_handlers();
 		/* only now: the worker must use the child's uffd, never the
 		 * parent's (an ioctl on it would populate the parent) */
@@ -513,6 +569,8 @@ static void init_once_fn(void)
 		if (!rt.zero_buf)
 			die2("out of internal memory");
 		register_all();
+		if (vm_swap_init(err, sizeof err))
+			die2("%s", err);
 		start_handlers();
 		collapse_init(scan_wanted());
 	}
@@ -558,7 +616,7 @@ static void manage(uint64_t start, uint64_t len)
 		return;
 	}
 	if (rt.emulated) {
-		int r = uffd_register(rt.uffd, start, len);
+		int r = uffd_register(rt.uffd, start, len, vm_swap_enabled());
 		if (r) {
 			/* Unregistered memory works natively; keep MimicOS truthful. */
 			mos_vma_remove(rt.mos, start, len);
@@ -628,7 +686,7 @@ void *vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 			mos_vma_add(rt.mos, n, nl, MOS_VMA_MMAP);
 			rt.st.mremap_resets++;
 		}
-		if (rt.emulated && uffd_register(rt.uffd, n, nl))
+		if (rt.emulated && uffd_register(rt.uffd, n, nl, vm_swap_enabled()))
 			mos_vma_remove(rt.mos, n, nl);
 	}
 	pthread_mutex_unlock(&rt.lock);

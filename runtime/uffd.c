@@ -53,11 +53,11 @@ int uffd_open(uint64_t *features, char *why, size_t whylen)
 	return fd;
 }
 
-int uffd_register(int fd, uint64_t start, uint64_t len)
+int uffd_register(int fd, uint64_t start, uint64_t len, bool wp)
 {
 	struct uffdio_register reg = {
 		.range = { .start = start, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
+		.mode = UFFDIO_REGISTER_MODE_MISSING | (wp ? UFFDIO_REGISTER_MODE_WP : 0),
 	};
 	return ioctl(fd, UFFDIO_REGISTER, &reg) ? -errno : 0;
 }
@@ -72,6 +72,39 @@ int uffd_wake(int fd, uint64_t start, uint64_t len)
 {
 	struct uffdio_range r = { .start = start, .len = len };
 	return ioctl(fd, UFFDIO_WAKE, &r) ? -errno : 0;
+}
+
+int uffd_copy(int fd, uint64_t dst, const void *src, uint64_t len, bool wp)
+{
+	while (len) {
+		struct uffdio_copy c = { .dst = dst, .src = (uint64_t)(uintptr_t)src, .len = len,
+					 .mode = UFFDIO_COPY_MODE_DONTWAKE |
+						 (wp ? UFFDIO_COPY_MODE_WP : 0) };
+		if (ioctl(fd, UFFDIO_COPY, &c) == 0)
+			return 0;
+		int e = errno;
+		if (c.copy > 0) { /* partial progress */
+			dst += (uint64_t)c.copy;
+			src = (const char *)src + c.copy;
+			len -= (uint64_t)c.copy;
+			continue;
+		}
+		if (e != EAGAIN && e != EINTR)
+			return -e;
+	}
+	return 0;
+}
+
+int uffd_writeprotect(int fd, uint64_t start, uint64_t len, bool protect)
+{
+	struct uffdio_writeprotect w = { .range = { .start = start, .len = len },
+					 .mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0 };
+	for (;;) {
+		if (ioctl(fd, UFFDIO_WRITEPROTECT, &w) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+	}
 }
 
 /* One ioctl; returns bytes populated (> 0) or -errno. */

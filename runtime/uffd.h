@@ -19,8 +19,12 @@
  */
 int uffd_open(uint64_t *features, char *why, size_t whylen);
 
-/* Register [start, start+len) for MISSING faults. 0 or -errno. */
-int uffd_register(int fd, uint64_t start, uint64_t len);
+/*
+ * Register [start, start+len) for MISSING faults, and for write-protect
+ * faults too when wp (swap's dirty tracking; needs
+ * UFFD_FEATURE_PAGEFAULT_FLAG_WP). 0 or -errno.
+ */
+int uffd_register(int fd, uint64_t start, uint64_t len, bool wp);
 
 /* Unregister [start, start+len); waiting threads are woken. 0 or -errno. */
 int uffd_unregister(int fd, uint64_t start, uint64_t len);
@@ -43,6 +47,20 @@ struct uffd_fill {
  */
 int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, const void *zero_src,
 	      size_t zero_len, struct uffd_fill *out);
+
+/*
+ * UFFDIO_COPY len bytes from src to dst (page aligned) without waking the
+ * threads waiting there (the caller wakes them with uffd_wake), with the
+ * new pages write-protected when wp. EAGAIN is retried. 0, or -errno
+ * (-EEXIST: already present, -ENOENT: the VMA went away).
+ */
+int uffd_copy(int fd, uint64_t dst, const void *src, uint64_t len, bool wp);
+
+/*
+ * UFFDIO_WRITEPROTECT [start, start+len): protect (a write then blocks in a
+ * WP fault) or unprotect (and wake the blocked writers). 0 or -errno.
+ */
+int uffd_writeprotect(int fd, uint64_t start, uint64_t len, bool protect);
 
 /* Wake threads waiting on [start, start+len) without populating. 0 or -errno. */
 int uffd_wake(int fd, uint64_t start, uint64_t len);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "runtime/config.h"
+#include "runtime/swapio.h"
 
 static char tmpdir[] = "/tmp/vmemu-cfg.XXXXXX";
 
@@ -110,7 +111,9 @@ static void file_errors_name_file_line_key(void **s)
 			  "2: key 'thp.promotion_threshold': 1.5 is out of range 0..1");
 	expect_file_error("[thp]\nmode = sometimes\n",
 			  "2: key 'thp.mode': unknown value 'sometimes' (one of: never, always, madvise)");
-	expect_file_error("[swap]\nsize = 1G\n", "2: key 'swap.size': swap is not implemented yet");
+	expect_file_error("[swap]\ndevice = floppy\n",
+			  "2: key 'swap.device': unknown value 'floppy' (one of: nvme, ssd, cxl, rdma, zram)");
+	expect_file_error("[reclaim]\npolicy = random\n", "2: key 'reclaim.policy': unknown value");
 	expect_file_error("[runtime]\nfallback = maybe\n", "2: key 'runtime.fallback': unknown value");
 	expect_file_error("size = 1G\n", "1: key 'size': outside any [section]");
 	expect_file_error("[memory]\njunk\n", "2: syntax error");
@@ -245,6 +248,58 @@ static void numa_keys(void **s)
 	assert_non_null(strstr(err, "does not split into 3 equal nodes"));
 }
 
+/* Every configs/devices/NAME.ini sets exactly the built-in preset NAME. */
+static void device_files_match_presets(void **s)
+{
+	for (size_t i = 0; vm_swap_device_at(i); i++) {
+		const struct vm_swap_device *d = vm_swap_device_at(i);
+		struct vm_config c;
+		char err[1024], path[256];
+		vm_config_defaults(&c);
+		c.swap_read_latency_ns = c.swap_write_latency_ns = 0;
+		snprintf(path, sizeof path, "configs/devices/%s.ini", d->name);
+		if (vm_config_load_file(&c, path, err, sizeof err))
+			fail_msg("%s", err);
+		assert_string_equal(c.swap_device, d->name);
+		assert_int_equal(c.swap_read_latency_ns, d->read_latency_ns);
+		assert_int_equal(c.swap_write_latency_ns, d->write_latency_ns);
+		assert_int_equal(c.swap_read_bw, d->read_bw);
+		assert_int_equal(c.swap_write_bw, d->write_bw);
+		/* the preset name alone gives the same figures */
+		struct vm_config n;
+		vm_config_defaults(&n);
+		char set[64];
+		snprintf(set, sizeof set, "swap.device=%s", d->name);
+		assert_int_equal(vm_config_set(&n, set, err, sizeof err), 0);
+		assert_int_equal(n.swap_read_latency_ns, d->read_latency_ns);
+		assert_int_equal(n.swap_write_bw, d->write_bw);
+	}
+	assert_null(vm_swap_device_at(5));
+}
+
+/* swap.file must be creatable; the check runs before the program starts. */
+static void swap_file_checked(void **s)
+{
+	struct vm_config c;
+	char err[1024];
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_set(&c, "swap.size=1G", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), 0);
+	assert_int_equal(vm_config_set(&c, "swap.file=/proc/vmemu-swap", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "key 'swap.file': cannot create /proc/vmemu-swap"));
+	assert_int_equal(vm_config_set(&c, "swap.file=/proc", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "key 'swap.file': cannot create a file in /proc"));
+	assert_int_equal(vm_config_set(&c, "swap.file=/etc/hostname", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "key 'swap.file': /etc/hostname exists"));
+	assert_int_equal(vm_config_set(&c, "swap.size=5000", err, sizeof err), 0);
+	assert_int_equal(vm_config_set(&c, "swap.file=", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "key 'swap.size'"));
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -260,6 +315,8 @@ int main(void)
 		cmocka_unit_test(machine_sections_go_to_tlbmodel),
 		cmocka_unit_test(machine_file_include_is_relative_to_its_file),
 		cmocka_unit_test(numa_keys),
+		cmocka_unit_test(device_files_match_presets),
+		cmocka_unit_test(swap_file_checked),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[300];
