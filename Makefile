@@ -74,7 +74,7 @@ $(BUILD)/progs/%: tests/progs/%.c
 $(BUILD)/bench/%: bench/%.c $(LIB_MIMICOS) $(LIB_TLB)
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -D_GNU_SOURCE -Imimicos/include -Itlbmodel/include -o $@ $< \
-	    $(LIB_MIMICOS) $(LIB_TLB) -lpthread -lm
+	    $(LIB_MIMICOS) $(LIB_TLB) -luring -lpthread -lm
 
 # Install what is missing (Debian). Runs apt-get only when something is.
 deps:

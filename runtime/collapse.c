@@ -74,6 +74,7 @@ static void *worker(void *arg)
 {
 	(void)arg;
 	vm_in_runtime = 1;
+	vm_use_c_locale();
 	prctl(PR_SET_NAME, "vmemu-khugepaged");
 	pthread_mutex_lock(&rt.lock);
 	uint64_t period = q.scan ? rt.cfg.thp_scan_interval_ms * 1000000ull : 0;

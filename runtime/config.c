@@ -498,7 +498,7 @@ static int finish_numa(struct vm_config *c, char *err, size_t errlen)
 	}
 	uint64_t sum = 0;
 	memset(c->node_bytes, 0, sizeof c->node_bytes); /* all zero: MimicOS splits equally */
-	if (!c->node_sizes[0] && c->memory_size % (n * (4ull << 20))) {
+	if (!c->node_sizes[0] && n > 1 && c->memory_size % (n * (4ull << 20))) {
 		fmt(err, errlen, "key 'memory.nodes': memory.size = %llu bytes does not split into %u "
 			       "equal nodes of whole 4 MiB units; set memory.node_sizes",
 		    (unsigned long long)c->memory_size, n);
@@ -574,6 +574,11 @@ static int finish_swap(const struct vm_config *cfg, char *err, size_t errlen)
 int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
 {
 	char why[512];
+	if (cfg->memory_size % 4096) {
+		fmt(err, errlen, "key 'memory.size': %llu bytes is not a multiple of 4K",
+		    (unsigned long long)cfg->memory_size);
+		return -1;
+	}
 	if (finish_numa(cfg, err, errlen) || finish_swap(cfg, err, errlen))
 		return -1;
 	if (cfg->machine_set && tlb_machine_validate(&cfg->machine, why, sizeof why)) {

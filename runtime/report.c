@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -546,6 +547,10 @@ void vm_report_write(void)
 	uint64_t wall = vm_now_ns() - rt.t_start_ns;
 	struct mos_stats ms;
 	mos_get_stats(rt.mos, &ms);
+	/* rt.lock is held: formatting must not read program memory, which may
+	 * be swapped out (or stashed by a sampler). The program's locale data
+	 * live in its heap, so format in the static C locale. */
+	locale_t prev = vm_use_c_locale();
 
 	struct buf b = { 0 };
 	if (rt.cfg.report_file[0]) {
@@ -576,4 +581,5 @@ void vm_report_write(void)
 		}
 		cJSON_Delete(j);
 	}
+	uselocale(prev);
 }

@@ -301,10 +301,19 @@ static ssize_t read_spinning(struct uffd_msg *msgs, size_t n, uint64_t spin_ns)
 	}
 }
 
+locale_t vm_use_c_locale(void)
+{
+	static locale_t c;
+	if (!c)
+		c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	return uselocale(c ? c : LC_GLOBAL_LOCALE);
+}
+
 static void *handler_main(void *arg)
 {
 	(void)arg;
 	vm_in_runtime = 1; /* safety net: any malloc here uses the internal heap */
+	vm_use_c_locale();
 	prctl(PR_SET_NAME, "vmemu-uffd");
 	struct uffd_msg msgs[UFFD_MSG_BATCH];
 	const uint64_t spin_ns = rt.cfg.spin_us * 1000ull;

@@ -72,4 +72,13 @@ int vm_madvise(void *addr, size_t len, int advice);
  */
 void vm_report_at_exit(void);
 
+/*
+ * Switch the calling thread to the C locale (static data inside glibc) and
+ * return the previous one for uselocale(). Runtime threads call it so
+ * that formatting (vsnprintf, strerror, cJSON) never reads the program's
+ * locale data, which live in the managed heap and may be swapped out.
+ */
+#include <locale.h>
+locale_t vm_use_c_locale(void);
+
 #endif

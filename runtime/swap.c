@@ -209,6 +209,7 @@ static void *kswapd(void *arg)
 {
 	(void)arg;
 	vm_in_runtime = 1;
+	vm_use_c_locale();
 	prctl(PR_SET_NAME, "vmemu-kswapd");
 	pthread_mutex_lock(&rt.lock);
 	for (;;) {
