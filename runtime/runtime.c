@@ -26,6 +26,7 @@
 #include "runtime/ialloc.h"
 #include "runtime/report.h"
 #include "runtime/rt.h"
+#include "runtime/sampler.h"
 #include "runtime/uffd.h"
 
 #define PAGE 4096ull
@@ -117,6 +118,7 @@ static _Noreturn void emulated_oom(uint64_t addr)
 void vm_populate_promoted(uint64_t start)
 {
 	struct uffd_fill fill = { 0 };
+	smp_range_restore(start, 2ull << 20); /* pages a sampler took away come back first */
 	int r = uffd_fill(rt.uffd, start, 2ull << 20, true, rt.zero_buf, rt.zero_len, &fill);
 	rt.st.pages_copied += fill.bytes_copied / PAGE;
 	rt.st.pages_promoted_fill += fill.bytes_copied / PAGE;
@@ -157,15 +159,20 @@ static void host_numa_prefer(uint64_t pfn)
 		current = node;
 }
 
-/* Resolve one page fault; called with rt.lock held, on the handler thread. */
-static void handle_fault(const struct uffd_msg *msg)
+/* Resolve one page fault; called with rt.lock held, on the handler thread.
+ * Returns false for an access sampler's trap (not a fault of the program). */
+static bool handle_fault(const struct uffd_msg *msg)
 {
 	uint64_t addr = msg->arg.pagefault.address & ~(PAGE - 1);
 	bool write = msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
+	uint32_t tid = msg->arg.pagefault.feat.ptid;
 	struct uffd_fill fill = { 0 };
 	uint64_t pfn;
 	uint32_t shift;
 	int r;
+
+	if (smp_fault(msg->arg.pagefault.address, write, tid))
+		return false; /* a page a sampler took away: given back */
 
 	if (mos_translate(rt.mos, addr, &pfn, &shift) == MOS_OK) {
 		/* MimicOS has it mapped: another message for this page was
@@ -210,6 +217,7 @@ static void handle_fault(const struct uffd_msg *msg)
 			else if (huge && !r && !fill.vma_gone && rt.cfg.thp_host_backing)
 				collapse_queue(res.start);
 			rt.st.faults++;
+			smp_populated(msg->arg.pagefault.address, write, tid, res.start, res.len);
 			if (write)
 				rt.st.faults_write++;
 			else
@@ -226,6 +234,7 @@ static void handle_fault(const struct uffd_msg *msg)
 			vm_msg("warning: populating %#llx failed: %s", (unsigned long long)addr,
 			       strerror(-r));
 	}
+	return true;
 }
 
 /* Busy-poll the uffd for up to spin_ns: a fault arriving meanwhile is served
@@ -296,8 +305,8 @@ static void *handler_main(void *arg)
 		for (size_t i = 0; i < n; i++) {
 			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 				continue; /* no other events are enabled */
-			handle_fault(&msgs[i]);
-			hist_add(&rt.st.latency, vm_now_ns() - t0);
+			if (handle_fault(&msgs[i]))
+				hist_add(&rt.st.latency, vm_now_ns() - t0);
 		}
 		pthread_mutex_unlock(&rt.lock);
 	}
@@ -393,6 +402,7 @@ static bool scan_wanted(void)
 static void atfork_prepare(void)
 {
 	pthread_mutex_lock(&rt.lock);
+	smp_atfork_prepare(); /* the child inherits every page in place */
 }
 
 static void atfork_parent(void)
@@ -418,6 +428,7 @@ static void atfork_child(void)
 	memset(&rt.st, 0, sizeof rt.st);
 	memset(&rt.collapse, 0, sizeof rt.collapse);
 	rt.report_done = 0;
+	smp_atfork_child();
 	if (rt.emulated) {
 		char why[1024];
 		uint64_t features;
@@ -517,6 +528,7 @@ static void init_once_fn(void)
 		collapse_init(scan_wanted());
 	}
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	smp_init(); /* never stops the program: the report says what did not start */
 	vm_in_runtime--;
 }
 
@@ -583,8 +595,10 @@ void *vm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	bool replaces = fixed && overlaps_managed((uintptr_t)addr, page_up(len));
 	void *p = raw_mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED) {
-		if (replaces)
+		if (replaces) {
+			smp_range_forget((uintptr_t)p, page_up(len));
 			mos_vma_remove(rt.mos, (uintptr_t)p, page_up(len));
+		}
 		if (manageable)
 			manage((uintptr_t)p, page_up(len));
 	}
@@ -600,6 +614,7 @@ int vm_munmap(void *addr, size_t len)
 	int r = (int)syscall(SYS_munmap, addr, len);
 	int e = errno;
 	if (r == 0 && overlaps_managed((uintptr_t)addr, page_up(len))) {
+		smp_range_forget((uintptr_t)addr, page_up(len));
 		mos_vma_remove(rt.mos, (uintptr_t)addr, page_up(len));
 		rt.st.munmaps++;
 	}
@@ -614,6 +629,8 @@ void *vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 		return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 	pthread_mutex_lock(&rt.lock);
 	bool managed = overlaps_managed((uintptr_t)old, page_up(old_len));
+	if (managed) /* the pages move with the range: bring back what samplers took */
+		smp_range_restore((uintptr_t)old, page_up(old_len));
 	void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 	int e = errno;
 	if (p != MAP_FAILED && managed) {
@@ -665,6 +682,7 @@ int vm_madvise(void *addr, size_t len, int advice)
 	int r = (int)syscall(SYS_madvise, addr, len, advice);
 	int e = errno;
 	if (r == 0 && managed) {
+		smp_range_forget((uintptr_t)addr, page_up(len));
 		mos_discard(rt.mos, (uintptr_t)addr, page_up(len));
 		rt.st.madvise_discards++;
 	}
@@ -682,6 +700,7 @@ void vm_report_at_exit(void)
 	vm_in_runtime++;
 	if (rt.cfg.report_bloat && rt.emulated && !__atomic_load_n(&rt.report_done, __ATOMIC_ACQUIRE))
 		vm_measure_bloat(&rt.bloat); /* before the lock: it reads program memory */
+	smp_stop(); /* models what is left in the sample ring; takes rt.lock itself */
 	/* _exit from a signal handler may interrupt a thread holding the lock:
 	 * wait up to a second for it, then report from the state as it is. */
 	bool locked = false;
