@@ -100,6 +100,7 @@ static _Noreturn void emulated_oom(uint64_t addr)
 {
 	rt.oom = true;
 	rt.oom_addr = addr;
+	smp_restore_all(); /* the report must not fault on a page a sampler took */
 	vm_msg("emulated OOM in pid %d: memory.size = %llu bytes (%llu frames) exhausted at "
 	       "fault address %#llx; killing the process as the OOM killer would",
 	       (int)getpid(), (unsigned long long)rt.cfg.memory_size,
@@ -402,7 +403,7 @@ static bool scan_wanted(void)
 static void atfork_prepare(void)
 {
 	pthread_mutex_lock(&rt.lock);
-	smp_atfork_prepare(); /* the child inherits every page in place */
+	smp_restore_all(); /* the child inherits every page in place */
 }
 
 static void atfork_parent(void)

@@ -67,6 +67,7 @@ struct sent {
 static struct {
 	bool active;               /* some source runs in this process */
 	bool child;                /* a fork child: nothing runs */
+	bool quiesced;             /* stopped: pages are given back, never taken again */
 	struct source src[VM_SRC_COUNT];
 	struct ring ring;
 	/* stash (rt.lock) */
@@ -235,6 +236,8 @@ static int stash_out(uint64_t page, unsigned owner)
 {
 	uint64_t pfn;
 	uint32_t shift;
+	if (S.quiesced)
+		return -ESHUTDOWN;
 	if (mos_translate(rt.mos, page, &pfn, &shift) != MOS_OK)
 		return -ENOENT;
 	if (tab_find(page))
@@ -339,7 +342,7 @@ bool smp_fault(uint64_t addr, bool write, uint32_t tid)
 		return false;
 	unsigned owner = e->owner;
 	stash_in(e, true);
-	if (S.child)
+	if (S.child || S.quiesced)
 		return true;
 	emit(owner, addr, write, tid, vm_now_ns());
 	if (owner == OWN_TLBTRAP)
@@ -349,7 +352,7 @@ bool smp_fault(uint64_t addr, bool write, uint32_t tid)
 
 void smp_populated(uint64_t addr, bool write, uint32_t tid, uint64_t start, uint64_t len)
 {
-	if (!S.src[VM_SRC_TLBTRAP].running || S.child)
+	if (!S.src[VM_SRC_TLBTRAP].running || S.child || S.quiesced)
 		return;
 	uint64_t page = addr & ~(PAGE - 1);
 	emit(VM_SRC_TLBTRAP, addr, write, tid, vm_now_ns());
@@ -373,7 +376,7 @@ void smp_range_forget(uint64_t start, uint64_t len)
 				S.fifo[i] = 0;
 }
 
-void smp_atfork_prepare(void)
+void smp_restore_all(void)
 {
 	if (S.tab_used)
 		for_range(0, ~0ull & ~(PAGE - 1), -1, restore_nowake);
@@ -937,6 +940,16 @@ void smp_stop(void)
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	if (__atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE))
 		pthread_join(S.thread, NULL);
+	/* _exit from a signal handler may have interrupted a holder of the lock:
+	 * wait a second at most, as vm_report_at_exit does */
+	bool locked = false;
+	for (int i = 0; i < 1000 && !(locked = pthread_mutex_trylock(&rt.lock) == 0); i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	if (locked) {
+		S.quiesced = true;
+		smp_restore_all();
+		pthread_mutex_unlock(&rt.lock);
+	}
 	if (S.trace_fd >= 0 && !S.trace_done) {
 		if (S.tlen + TRACE_MAX_TRAILER > TBUF)
 			trace_flush();
@@ -969,6 +982,16 @@ static void model_stats(const struct source *s, struct est *e)
 }
 
 static const char *const size_names[3] = { "4K", "2M", "1G" };
+
+/* Estimate factor: the source's scale, times (samples + dropped) / samples
+ * when the ring dropped records (taken as spread evenly over the run). */
+static double factor(const struct source *s)
+{
+	double k = s->scale;
+	if (s->dropped && s->samples)
+		k *= (double)(s->samples + s->dropped) / (double)s->samples;
+	return k;
+}
 
 static void source_detail(unsigned i, char *buf, size_t len)
 {
@@ -1027,7 +1050,7 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 			    (unsigned long long)S.perf_lost, (unsigned long long)S.perf_foreign);
 		struct est e;
 		model_stats(s, &e);
-		double k = s->scale;
+		double k = factor(s);
 		out(ctx, "           model: %llu accesses, %llu last-level TLB misses, %llu walks "
 			 "(4K %llu, 2M %llu, 1G %llu), %llu walk cycles; %.4f of sampled accesses walk\n",
 		    (unsigned long long)e.ts.accesses, (unsigned long long)e.llt_misses,
@@ -1035,9 +1058,9 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 		    (unsigned long long)e.ts.walks_by_size[1], (unsigned long long)e.ts.walks_by_size[2],
 		    (unsigned long long)e.ts.walk_cycles,
 		    e.ts.accesses ? (double)e.ts.walks / (double)e.ts.accesses : 0.0);
-		out(ctx, "           ESTIMATED (x%g): %.0f STLB misses, %.0f walks (4K %.0f, 2M %.0f, "
+		out(ctx, "           ESTIMATED (x%.4g%s): %.0f STLB misses, %.0f walks (4K %.0f, 2M %.0f, "
 			 "1G %.0f), %.0f walk cycles (emulated)\n",
-		    k, k * (double)e.llt_misses, k * (double)e.ts.walks, k * (double)e.ts.walks_by_size[0],
+		    k, s->dropped ? ", drops included" : "", k * (double)e.llt_misses, k * (double)e.ts.walks, k * (double)e.ts.walks_by_size[0],
 		    k * (double)e.ts.walks_by_size[1], k * (double)e.ts.walks_by_size[2],
 		    k * (double)e.ts.walk_cycles);
 	}
@@ -1118,7 +1141,8 @@ void smp_report_json(cJSON *root)
 		for (int k = 0; k < 3; k++)
 			cJSON_AddNumberToObject(wb, size_names[k], (double)e.ts.walks_by_size[k]);
 		cJSON *es = cJSON_AddObjectToObject(o, "estimated");
-		double k = s->scale;
+		double k = factor(s);
+		cJSON_AddNumberToObject(es, "factor", k);
 		cJSON_AddNumberToObject(es, "stlb_misses", k * (double)e.llt_misses);
 		cJSON_AddNumberToObject(es, "walks", k * (double)e.ts.walks);
 		cJSON_AddNumberToObject(es, "walk_cycles", k * (double)e.ts.walk_cycles);

@@ -92,16 +92,21 @@ void smp_range_restore(uint64_t start, uint64_t len);
  */
 void smp_range_forget(uint64_t start, uint64_t len);
 
-/* fork(): the parent, rt.lock held: restore every stashed page so the
- * child inherits complete memory. */
-void smp_atfork_prepare(void);
+/*
+ * Put every stashed page back (rt.lock held): before fork (the child
+ * inherits complete memory) and before a report written under rt.lock (its
+ * formatting may read program memory, e.g. the locale glibc keeps in the
+ * managed heap: a fault there with the lock held would deadlock).
+ */
+void smp_restore_all(void);
 
 /* fork(): in the child: sampling does not run there (the report says so). */
 void smp_atfork_child(void);
 
 /*
- * Stop the sampler thread, model what is left in the ring and finish the
- * recorded trace. Called before the report, without rt.lock. Idempotent.
+ * Stop the sampler thread, model what is left in the ring, finish the
+ * recorded trace and give every stashed page back; no page is taken away
+ * after it. Called before the report, without rt.lock. Idempotent.
  */
 void smp_stop(void);
 
