@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 bench/faultlat.sh 20000 5
 echo
 bench/slowdown.sh 5
+echo
+bench/sampler_overhead.sh 5

@@ -26,6 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vmemu run [-c FILE]... [-s SECTION.KEY=VALUE]... [-o REPORT] [--json FILE]\n"
+		"                 [--record TRACE]\n"
 		"                 -- PROG [ARGS...]\n"
 		"       vmemu sweep -c A.ini -c B.ini... [-s S.K=V]... [--json FILE] -- PROG [ARGS...]\n"
 		"       vmemu replay [-c FILE]... [-s S.K=V]... [--json FILE] TRACE\n"
@@ -41,6 +42,8 @@ static void usage(FILE *f)
 		"  -o, --report FILE   write the human report to FILE instead of stderr;\n"
 		"                      child processes write FILE.<pid> (or use %%p for the pid)\n"
 		"      --json FILE     also write the report as JSON to FILE (same pid rule)\n"
+		"      --record TRACE  write the sampled access stream as a VMTR trace\n"
+		"                      (needs [sampler] source; vmemu replay TRACE reads it)\n"
 		"\n"
 		"sweep runs PROG once per -c FILE (each file is one configuration; -s applies\n"
 		"to all), checks that PROG's output is the same under each, and prints one\n"
@@ -112,12 +115,13 @@ int cmd_run(int argc, char **argv)
 		{ "set", required_argument, NULL, 's' },
 		{ "report", required_argument, NULL, 'o' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "record", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vm_config cfg;
 	char err[2048];
-	char *files = NULL, *sets = NULL, *report = NULL, *json = NULL;
+	char *files = NULL, *sets = NULL, *report = NULL, *json = NULL, *record = NULL;
 	int c;
 
 	vm_config_defaults(&cfg);
@@ -144,6 +148,9 @@ int cmd_run(int argc, char **argv)
 		case 'j':
 			json = absolute(optarg);
 			break;
+		case 'r':
+			record = absolute(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -161,6 +168,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (vm_config_finish(&cfg, err, sizeof err))
 		die("%s", err);
+	if (record && !cfg.sampler_sources)
+		die("--record %s: nothing to record: set a sampler, e.g. -s sampler.source=tlbtrap", record);
 	if (optind >= argc) {
 		fprintf(stderr, "vmemu: run: no program given\n");
 		usage(stderr);
@@ -179,6 +188,7 @@ int cmd_run(int argc, char **argv)
 	sets ? setenv("VMEMU_SET", sets, 1) : unsetenv("VMEMU_SET");
 	report ? setenv("VMEMU_REPORT", report, 1) : unsetenv("VMEMU_REPORT");
 	json ? setenv("VMEMU_STATS", json, 1) : unsetenv("VMEMU_STATS");
+	record ? setenv("VMEMU_RECORD", record, 1) : unsetenv("VMEMU_RECORD");
 	unsetenv("VMEMU_ROOT_PID"); /* the program is the first process of this run */
 
 	execvp(argv[optind], argv + optind);

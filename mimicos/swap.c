@@ -365,9 +365,20 @@ bool mos_page_access(struct mos *m, uint64_t vaddr, bool is_write, uint64_t now)
 	if (!is_write || !u64map_get(&sw->map, VPN(vaddr), &s) ||
 	    !(sw->info[s].flags & SLOT_RESIDENT))
 		return false;
+	mos_page_dirty(m, vaddr);
+	return true;
+}
+
+void mos_page_dirty(struct mos *m, uint64_t vaddr)
+{
+	struct swap *sw = &m->sw;
+	uint64_t s;
+	if (!sw->nslots || !u64map_get(&sw->map, VPN(vaddr), &s) ||
+	    !(sw->info[s].flags & SLOT_RESIDENT))
+		return;
 	u64map_del(&sw->map, VPN(vaddr), NULL);
 	slot_free(m, s);
-	return true;
+	rc_set_flags(&sw->rc, VPN(vaddr), RC_DIRTY, 0);
 }
 
 static bool forget_resident(void *ctx, uint64_t vpn, uint64_t s)

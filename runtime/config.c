@@ -17,7 +17,7 @@
 #include <mimicos/mimicos.h>
 #include <mimicos/policy_api.h>
 
-enum key_type { K_SIZE, K_UINT, K_DOUBLE, K_CHOICE, K_STRING, K_POLICY };
+enum key_type { K_SIZE, K_UINT, K_DOUBLE, K_CHOICE, K_STRING, K_POLICY, K_SOURCES };
 
 /*
  * One config key. `off`, when set, marks a key whose feature this build does
@@ -41,6 +41,56 @@ static const char *const fallbacks[] = { "abort", "native", NULL };
 static const char *const host_backings[] = { "none", "collapse", NULL };
 static const char *const off_on[] = { "off", "on", NULL };
 static const char *const numa_policies[] = { "local", "bind", "interleave", "preferred", NULL };
+static const char *const sampler_sources[] = { "protect", "tlbtrap", "perf", NULL };
+
+const char *vm_sampler_source_name(unsigned src)
+{
+	return src < VM_SRC_COUNT ? sampler_sources[src] : "?";
+}
+
+/*
+ * [sampler] source: "none" or a comma list of distinct sources. Sets the
+ * bit mask; -1 with the reason in why.
+ */
+static int parse_sources(const char *value, unsigned *mask, char *why, size_t wlen)
+{
+	char buf[64];
+	unsigned m = 0;
+	if (strlen(value) >= sizeof buf) {
+		snprintf(why, wlen, "value too long");
+		return -1;
+	}
+	snprintf(buf, sizeof buf, "%s", value);
+	if (!strcmp(buf, "none")) {
+		*mask = 0;
+		return 0;
+	}
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		for (char *e = t + strlen(t); e > t && e[-1] == ' '; *--e = 0)
+			;
+		unsigned i = 0;
+		while (sampler_sources[i] && strcmp(sampler_sources[i], t))
+			i++;
+		if (!sampler_sources[i]) {
+			snprintf(why, wlen, "unknown source '%s' (none, or a comma list of: protect, "
+					    "tlbtrap, perf)", t);
+			return -1;
+		}
+		if (m & (1u << i)) {
+			snprintf(why, wlen, "source '%s' named twice", t);
+			return -1;
+		}
+		m |= 1u << i;
+	}
+	if (!m) {
+		snprintf(why, wlen, "empty source list (use none)");
+		return -1;
+	}
+	*mask = m;
+	return 0;
+}
 
 #define F(field) offsetof(struct vm_config, field), sizeof(((struct vm_config *)0)->field)
 #define TiB (1024.0 * 1024 * 1024 * 1024)
@@ -79,10 +129,12 @@ static const struct key keys[] = {
 	{ "swap", "write_bandwidth", K_SIZE, F(swap_write_bw), 1 << 20, 16 * TiB, NULL, NULL, NULL },
 	{ "swap", "readahead", K_UINT, F(swap_readahead), 0, 1024, NULL, NULL, NULL },
 	{ "swap", "thp", K_CHOICE, F(swap_thp), 0, 0, swap_thp_modes, NULL, NULL },
-	{ "sampler", "source", K_STRING, F(sampler_source), 0, 0, NULL, "none",
-	  "access samplers are not implemented yet (issue 6)" },
+	{ "sampler", "source", K_SOURCES, F(sampler_source), 0, 0, NULL, NULL, NULL },
 	{ "sampler", "rate", K_DOUBLE, F(sampler_rate), 1e-9, 1, NULL, NULL, NULL },
 	{ "sampler", "interval_ms", K_UINT, F(sampler_interval_ms), 1, 3600000, NULL, NULL, NULL },
+	{ "sampler", "tlb_entries", K_UINT, F(sampler_tlb_entries), 0, 1 << 20, NULL, NULL, NULL },
+	{ "sampler", "perf_period", K_UINT, F(sampler_perf_period), 0, 1ull << 32, NULL, NULL, NULL },
+	{ "sampler", "record", K_STRING, F(sampler_record), 0, 0, NULL, NULL, NULL },
 	{ "report", "file", K_STRING, F(report_file), 0, 0, NULL, NULL, NULL },
 	{ "report", "json", K_STRING, F(report_json), 0, 0, NULL, NULL, NULL },
 	{ "report", "bloat", K_CHOICE, F(report_bloat), 0, 0, off_on, NULL, NULL },
@@ -365,6 +417,11 @@ static int apply(struct vm_config *cfg, const struct key *k, const char *value, 
 		list_policies(opts, sizeof opts);
 		fmt(why, wlen, "unknown policy '%s' (one of: %s)", value, opts);
 		return -1;
+	case K_SOURCES:
+		if (parse_sources(value, &cfg->sampler_sources, why, wlen))
+			return -1;
+		snprintf(field, k->size, "%s", value);
+		return 0;
 	case K_STRING:
 		if (strlen(value) >= k->size) {
 			fmt(why, wlen, "value too long");
@@ -581,6 +638,11 @@ int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
 	}
 	if (finish_numa(cfg, err, errlen) || finish_swap(cfg, err, errlen))
 		return -1;
+	if (cfg->sampler_sources && (!cfg->machine_set || !cfg->machine.nstructs)) {
+		fmt(err, errlen, "key 'sampler.source': the samplers drive a TLB model and no TLB "
+				 "machine is configured: add e.g. -c configs/machines/golden_cove.ini");
+		return -1;
+	}
 	if (cfg->machine_set && tlb_machine_validate(&cfg->machine, why, sizeof why)) {
 		fmt(err, errlen, "machine %s: %s", cfg->machine.name[0] ? cfg->machine.name : "(unnamed)",
 		    why);
@@ -635,6 +697,9 @@ int vm_config_from_env(struct vm_config *cfg, char *err, size_t errlen)
 				return -1;
 	}
 	const char *rep = getenv("VMEMU_REPORT"), *js = getenv("VMEMU_STATS");
+	const char *rec = getenv("VMEMU_RECORD");
+	if (rec && *rec)
+		snprintf(cfg->sampler_record, sizeof cfg->sampler_record, "%s", rec);
 	if (rep && *rep)
 		snprintf(cfg->report_file, sizeof cfg->report_file, "%s", rep);
 	if (js && *js)
@@ -675,6 +740,7 @@ int vm_config_key(const struct vm_config *cfg, size_t i, const char **name, char
 		break;
 	case K_STRING:
 	case K_POLICY:
+	case K_SOURCES:
 		snprintf(value, vlen, "%s", field);
 		break;
 	}

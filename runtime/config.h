@@ -24,6 +24,12 @@
 
 enum vm_fallback { VM_FALLBACK_ABORT = 0, VM_FALLBACK_NATIVE = 1 };
 
+/* Access samplers ([sampler] source); bit i of vm_config.sampler_sources. */
+enum vm_sampler_source { VM_SRC_PROTECT = 0, VM_SRC_TLBTRAP, VM_SRC_PERF, VM_SRC_COUNT };
+
+/* Name of a sampler source as the config spells it ("protect", ...). */
+const char *vm_sampler_source_name(unsigned src);
+
 struct vm_config {
 	/* [memory] */
 	uint64_t memory_size;          /* emulated physical memory, bytes */
@@ -65,10 +71,14 @@ struct vm_config {
 	uint64_t swap_read_bw, swap_write_bw;                 /* bytes per second */
 	uint64_t swap_readahead;       /* pages per swap-in, max window */
 	int swap_thp;                  /* 0 split, 1 whole */
-	/* [sampler] */
-	char sampler_source[64];       /* none only (issue 6) */
-	double sampler_rate;
-	uint64_t sampler_interval_ms;
+	/* [sampler] (runtime/sampler.h) */
+	char sampler_source[64];       /* "none" or a comma list of protect, tlbtrap, perf */
+	unsigned sampler_sources;      /* parsed source: bit (1 << VM_SRC_*) per source named */
+	double sampler_rate;           /* protect: fraction of resident pages armed per interval, (0, 1] */
+	uint64_t sampler_interval_ms;  /* sampler period, ms */
+	uint64_t sampler_tlb_entries;  /* tlbtrap: emulated last-level TLB entries; 0 = the machine's */
+	uint64_t sampler_perf_period;  /* perf: events per sample; 0 = automatic */
+	char sampler_record[VM_PATH_MAX]; /* VMTR trace of the sampled stream; "" = none */
 	/* [report] */
 	char report_file[VM_PATH_MAX]; /* "" = stderr */
 	char report_json[VM_PATH_MAX]; /* "" = no JSON */

@@ -12,6 +12,7 @@
 #include "runtime/ialloc.h"
 #include "runtime/rt.h"
 #include "runtime/runtime.h"
+#include "runtime/sampler.h"
 
 #define PAGE 4096ull
 
@@ -46,6 +47,18 @@ static void bprintf(struct buf *b, const char *fmt, ...)
 		b->p = np;
 		b->cap = cap;
 	}
+}
+
+/* bprintf for callers that get a (ctx, fmt, ...) printer. */
+static void bprintf_ctx(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf_ctx(void *ctx, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	bprintf(ctx, "%s", tmp);
 }
 
 void vm_report_path(const char *path, int pid, int is_root, char *out, size_t len)
@@ -284,6 +297,7 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 			(unsigned long long)s->batches, (unsigned long long)s->max_batch);
 	else
 		bprintf(b, "  no faults\n");
+	smp_report_text(bprintf_ctx, b);
 	bprintf(b, "\n-- wall time (measured) --\n  %llu.%03llu s\n",
 		(unsigned long long)(wall_ns / 1000000000ull),
 		(unsigned long long)(wall_ns / 1000000ull % 1000));
@@ -513,6 +527,8 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 		cJSON_AddNumberToObject(e, "count", (double)h->bucket[i]);
 		cJSON_AddItemToArray(hist, e);
 	}
+
+	smp_report_json(root);
 
 	cJSON *c = cJSON_AddObjectToObject(root, "config");
 	const char *name;

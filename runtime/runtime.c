@@ -27,6 +27,7 @@
 #include "runtime/report.h"
 #include "runtime/rt.h"
 #include "runtime/swap.h"
+#include "runtime/sampler.h"
 #include "runtime/uffd.h"
 
 #define PAGE 4096ull
@@ -100,6 +101,7 @@ static _Noreturn void emulated_oom(uint64_t addr)
 {
 	rt.oom = true;
 	rt.oom_addr = addr;
+	smp_restore_all(); /* the report must not fault on a page a sampler took */
 	vm_msg("emulated OOM in pid %d: memory.size = %llu bytes (%llu frames) exhausted at "
 	       "fault address %#llx; killing the process as the OOM killer would",
 	       (int)getpid(), (unsigned long long)rt.cfg.memory_size,
@@ -118,6 +120,7 @@ static _Noreturn void emulated_oom(uint64_t addr)
 void vm_populate_promoted(uint64_t start)
 {
 	struct uffd_fill fill = { 0 };
+	smp_range_restore(start, 2ull << 20); /* pages a sampler took away come back first */
 	if (vm_swap_enabled())
 		vm_swapin_apply(); /* a collapse may have mapped swapped-out subpages */
 	int r = uffd_fill(rt.uffd, start, 2ull << 20, true, rt.zero_buf, rt.zero_len, &fill);
@@ -161,7 +164,7 @@ static void host_numa_prefer(uint64_t pfn)
 }
 
 /* What kind of fault handle_fault resolved, for the latency histograms. */
-enum fault_kind { FK_OTHER, FK_MINOR, FK_MAJOR, FK_SWAPCACHE, FK_WP };
+enum fault_kind { FK_OTHER, FK_MINOR, FK_MAJOR, FK_SWAPCACHE, FK_WP, FK_SAMPLER };
 
 /*
  * Swap: make room before a fault (direct reclaim below the min watermark,
@@ -183,17 +186,21 @@ static enum mos_status fault_with_reclaim(uint64_t addr, bool write, struct mos_
 	return st;
 }
 
-/* Resolve one page fault; called with rt.lock held, on the handler thread. */
+/* Resolve one page fault; called with rt.lock held, on the handler thread.
+ * FK_SAMPLER: an access sampler's trap (not a fault of the program). */
 static enum fault_kind handle_fault(const struct uffd_msg *msg)
 {
 	uint64_t addr = msg->arg.pagefault.address & ~(PAGE - 1);
 	bool write = msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
+	uint32_t tid = msg->arg.pagefault.feat.ptid;
 	struct uffd_fill fill = { 0 };
 	enum fault_kind kind = FK_OTHER;
 	uint64_t pfn;
 	uint32_t shift;
 	int r;
 
+	if (smp_fault(msg->arg.pagefault.address, write, tid))
+		return FK_SAMPLER; /* a page a sampler took away: given back */
 	if (msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) {
 		vm_swap_wp_fault(addr, true);
 		return FK_WP;
@@ -253,6 +260,7 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 			if (vm_swap_enabled())
 				uffd_wake(rt.uffd, addr, PAGE); /* swap-ins were copied without a wake */
 			rt.st.faults++;
+			smp_populated(msg->arg.pagefault.address, write, tid, res.start, res.len);
 			if (write)
 				rt.st.faults_write++;
 			else
@@ -350,6 +358,8 @@ static void *handler_main(void *arg)
 			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 				continue; /* no other events are enabled */
 			enum fault_kind k = handle_fault(&msgs[i]);
+			if (k == FK_SAMPLER)
+				continue;
 			uint64_t dt = vm_now_ns() - t0;
 			hist_add(&rt.st.latency, dt);
 			if (k == FK_MINOR)
@@ -455,6 +465,7 @@ static bool scan_wanted(void)
 static void atfork_prepare(void)
 {
 	pthread_mutex_lock(&rt.lock);
+	smp_restore_all(); /* the child inherits every page in place */
 	vm_swap_atfork_prepare();
 }
 
@@ -482,6 +493,7 @@ static void atfork_child(void)
 	memset(&rt.st, 0, sizeof rt.st);
 	memset(&rt.collapse, 0, sizeof rt.collapse);
 	rt.report_done = 0;
+	smp_atfork_child();
 	if (rt.emulated) {
 		char why[1024];
 		uint64_t features;
@@ -584,6 +596,7 @@ static void init_once_fn(void)
 		collapse_init(scan_wanted());
 	}
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	smp_init(); /* never stops the program: the report says what did not start */
 	vm_in_runtime--;
 }
 
@@ -650,8 +663,10 @@ void *vm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	bool replaces = fixed && overlaps_managed((uintptr_t)addr, page_up(len));
 	void *p = raw_mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED) {
-		if (replaces)
+		if (replaces) {
+			smp_range_forget((uintptr_t)p, page_up(len));
 			mos_vma_remove(rt.mos, (uintptr_t)p, page_up(len));
+		}
 		if (manageable)
 			manage((uintptr_t)p, page_up(len));
 	}
@@ -667,6 +682,7 @@ int vm_munmap(void *addr, size_t len)
 	int r = (int)syscall(SYS_munmap, addr, len);
 	int e = errno;
 	if (r == 0 && overlaps_managed((uintptr_t)addr, page_up(len))) {
+		smp_range_forget((uintptr_t)addr, page_up(len));
 		mos_vma_remove(rt.mos, (uintptr_t)addr, page_up(len));
 		rt.st.munmaps++;
 	}
@@ -681,6 +697,8 @@ void *vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 		return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 	pthread_mutex_lock(&rt.lock);
 	bool managed = overlaps_managed((uintptr_t)old, page_up(old_len));
+	if (managed) /* the pages move with the range: bring back what samplers took */
+		smp_range_restore((uintptr_t)old, page_up(old_len));
 	void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 	int e = errno;
 	if (p != MAP_FAILED && managed) {
@@ -732,6 +750,7 @@ int vm_madvise(void *addr, size_t len, int advice)
 	int r = (int)syscall(SYS_madvise, addr, len, advice);
 	int e = errno;
 	if (r == 0 && managed) {
+		smp_range_forget((uintptr_t)addr, page_up(len));
 		mos_discard(rt.mos, (uintptr_t)addr, page_up(len));
 		rt.st.madvise_discards++;
 	}
@@ -749,6 +768,7 @@ void vm_report_at_exit(void)
 	vm_in_runtime++;
 	if (rt.cfg.report_bloat && rt.emulated && !__atomic_load_n(&rt.report_done, __ATOMIC_ACQUIRE))
 		vm_measure_bloat(&rt.bloat); /* before the lock: it reads program memory */
+	smp_stop(); /* models what is left in the sample ring; takes rt.lock itself */
 	/* _exit from a signal handler may interrupt a thread holding the lock:
 	 * wait up to a second for it, then report from the state as it is. */
 	bool locked = false;

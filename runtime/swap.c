@@ -33,6 +33,7 @@
 
 #include "runtime/ialloc.h"
 #include "runtime/rt.h"
+#include "runtime/sampler.h"
 #include "runtime/runtime.h"
 #include "runtime/uffd.h"
 
@@ -84,6 +85,10 @@ static uint64_t evict(const struct mos_victim *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		/* a clean victim needs no protection: its copy is valid and a
 		 * write to it already blocks in a WP fault */
+		/* a page an access sampler took away is not resident: bring it
+		 * back, or its contents would be written as zeros (or, clean,
+		 * come back from the stash behind MimicOS' back) */
+		smp_range_restore(v[i].vaddr, v[i].len);
 		if (!v[i].write)
 			continue;
 		wp[i] = uffd_writeprotect(rt.uffd, v[i].vaddr, v[i].len, true) == 0;

@@ -11,11 +11,16 @@
 
 #define PAGE 4096ull
 
+/* UFFDIO_API, asking for the faulting thread's id in fault messages (the
+ * access samplers record it); without it on kernels that lack it. */
 static int handshake(int fd, uint64_t *features)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
-	if (ioctl(fd, UFFDIO_API, &api))
-		return -errno;
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_THREAD_ID };
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		api = (struct uffdio_api){ .api = UFFD_API, .features = 0 };
+		if (ioctl(fd, UFFDIO_API, &api))
+			return -errno;
+	}
 	*features = api.features;
 	return 0;
 }

@@ -24,7 +24,7 @@ expect "^vmemu: $T/missing.ini: cannot read: No such file" -c "$T/missing.ini"
 printf 'garbage line\n' >"$T/syn.ini"
 expect "^vmemu: $T/syn.ini:1: syntax error" -c "$T/syn.ini"
 expect "^vmemu: -s memory.size=abc: key 'memory.size': bad size" -s memory.size=abc
-expect "^vmemu: -s swap.size=1G: key 'swap.size': swap is not implemented yet" -s swap.size=1G
+expect "^vmemu: -s swap.device=floppy: key 'swap.device': unknown value 'floppy'" -s swap.device=floppy
 expect "^vmemu: -s mimicos.fault_around=3: key 'mimicos.fault_around'" -s mimicos.fault_around=3
 expect "^vmemu: -s nodot: expected section.key=value" -s nodot
 # later files override earlier ones, -s overrides files
@@ -39,5 +39,5 @@ VMEMU_CONFIG="$T/num.ini" LD_PRELOAD="$LIB" sh -c "touch $marker" 2>"$T/err"; rc
 ((rc == 2)) || fail "preload: exit $rc for a bad VMEMU_CONFIG"
 grep -q "^vmemu: $T/num.ini:3: key 'memory.size': bad size" "$T/err" || { cat "$T/err"; fail "preload message"; }
 [[ ! -e $marker ]] || fail "preload: the program ran despite a bad config"
-VMEMU_SET="swap.size=1G" LD_PRELOAD="$LIB" /bin/true 2>"$T/err"; rc=$?
-((rc == 2)) && grep -q "key 'swap.size'" "$T/err" || fail "preload: VMEMU_SET not validated"
+VMEMU_SET="swap.device=floppy" LD_PRELOAD="$LIB" /bin/true 2>"$T/err"; rc=$?
+((rc == 2)) && grep -q "key 'swap.device'" "$T/err" || fail "preload: VMEMU_SET not validated"

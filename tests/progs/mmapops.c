@@ -50,7 +50,9 @@ int main(void)
 	check(q != MAP_FAILED, "mremap grow to 32 MiB");
 	if (q == MAP_FAILED)
 		return 1;
-	printf("%-44s %s\n", "mapping moved", block != MAP_FAILED && q != p ? "yes" : "maybe");
+	/* block fails only when something else already sits after the mapping
+	 * (the layout differs under vmemu): growing must move it either way */
+	printf("%-44s %s\n", "mapping moved", q != p ? "yes" : "no");
 	ok = 1;
 	for (size_t i = 0; i < (4u << 20); i += 4096)
 		ok &= q[i] == 0xCD;

@@ -694,6 +694,13 @@ void mos_swapin_done(struct mos *m);
 bool mos_page_access(struct mos *m, uint64_t vaddr, bool is_write, uint64_t now);
 
 /*
+ * vaddr may have been written without MimicOS seeing it (its host page lost
+ * its write protection): drop its clean swap copy, if any, so its next
+ * eviction writes it. Does not count as a reference. No-op without swap.
+ */
+void mos_page_dirty(struct mos *m, uint64_t vaddr);
+
+/*
  * Forget every clean swap copy of a resident page (their slots are freed):
  * after fork the child's pages are no longer write-protected, so their
  * writes would go unseen.

@@ -1,0 +1,1156 @@
+#include "runtime/sampler.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mimicos/mimicos.h>
+#include <tlbmodel/tlbmodel.h>
+#include <tlbmodel/trace.h>
+
+#include "runtime/compat.h"
+#include "runtime/ialloc.h"
+#include "runtime/ring.h"
+#include "runtime/rt.h"
+#include "runtime/runtime.h"
+#include "runtime/uffd.h"
+
+#define PAGE 4096ull
+#define RING_SLOTS (1u << 16)
+#define STASH_BYTES (64ull << 30)  /* virtual; one 4 KiB slot per stashed page */
+#define MODEL_BATCH 64             /* records translated and modeled per rt.lock hold */
+#define ARM_BATCH 64               /* pages armed per rt.lock hold */
+#define PERF_PAGES 64              /* data pages of each perf ring buffer */
+#define PERF_MAX_CPUS 64
+
+/* Owner of a stashed page. */
+enum { OWN_PROTECT = VM_SRC_PROTECT, OWN_TLBTRAP = VM_SRC_TLBTRAP };
+
+/* One source's state and counters. */
+struct source {
+	bool requested, running;
+	char why[256];             /* why it is not running / what went wrong */
+	double scale;              /* estimate = model count * scale */
+	uint64_t samples;          /* records accepted by the ring (atomic) */
+	uint64_t dropped;          /* records lost to a full ring (atomic) */
+	uint64_t modeled;          /* records translated and fed to the model */
+	uint64_t untranslated;     /* records whose page MimicOS no longer maps */
+	uint64_t armed;            /* pages taken away (protect, tlbtrap) */
+	uint64_t arm_failed;       /* pages that could not be taken away */
+	int arm_errno;             /* last such error */
+	uint64_t not_touched;      /* protect: armed pages given back unaccessed */
+	uint64_t intervals;        /* protect: arming rounds */
+	struct tlb *model;
+};
+
+/* Stash table entry: page -> stash slot. key 0 = empty, 1 = deleted. */
+struct sent {
+	uint64_t page;
+	uint32_t slot;
+	uint8_t owner;
+};
+
+static struct {
+	bool active;               /* some source runs in this process */
+	bool child;                /* a fork child: nothing runs */
+	bool quiesced;             /* stopped: pages are given back, never taken again */
+	struct source src[VM_SRC_COUNT];
+	struct ring ring;
+	/* stash (rt.lock) */
+	uint64_t stash;            /* base address, 0 = none */
+	uint32_t stash_next;       /* bump allocator */
+	uint32_t *free_slots;
+	size_t nfree, free_cap;
+	struct sent *tab;
+	size_t tab_cap, tab_used, tab_dead;
+	uint64_t stashed;          /* pages in the stash now */
+	uint64_t stashed_peak;
+	uint64_t restore_errors;
+	/* tlbtrap (rt.lock) */
+	uint64_t *fifo;
+	size_t tt_entries, tt_head;
+	/* protect */
+	uint64_t rng;
+	struct mos_phys_range *runs;
+	size_t runs_cap;
+	uint64_t *picks;
+	size_t picks_cap;
+	/* perf */
+	int perf_fd[PERF_MAX_CPUS];
+	struct perf_event_mmap_page *perf_mp[PERF_MAX_CPUS];
+	int perf_n;
+	const char *perf_event;    /* what was opened */
+	bool perf_write;           /* the event counts stores */
+	uint64_t perf_lost, perf_foreign;
+	/* thread */
+	pthread_t thread;
+	int stop, stopped;         /* atomic */
+	bool thread_started;
+	/* trace */
+	int trace_fd;
+	struct trace_encoder enc;
+	uint8_t *tbuf;
+	size_t tlen;
+	uint64_t trace_records;
+	int trace_errno;
+	bool trace_done;
+	uint32_t last_level;       /* highest TLB level of the machine */
+} S = { .trace_fd = -1 };
+
+/* ------------------------------------------------------------ recording */
+
+static inline uint32_t gettid_u32(void) { return (uint32_t)syscall(SYS_gettid); }
+
+/* Push one record from any thread; lock-free, async-signal-safe. */
+static void emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_t now)
+{
+	struct ring_rec r = { .vaddr = vaddr, .time = now, .tid = tid,
+			      .flags = write ? RING_WRITE : 0, .source = (uint16_t)src };
+	if (ring_push(&S.ring, &r))
+		__atomic_fetch_add(&S.src[src].samples, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&S.src[src].dropped, 1, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------- stash */
+
+static uint64_t hash_page(uint64_t page)
+{
+	uint64_t x = page >> 12;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+static struct sent *tab_find(uint64_t page)
+{
+	if (!S.tab_cap)
+		return NULL;
+	for (size_t i = hash_page(page) & (S.tab_cap - 1);; i = (i + 1) & (S.tab_cap - 1)) {
+		if (S.tab[i].page == page)
+			return &S.tab[i];
+		if (S.tab[i].page == 0)
+			return NULL;
+	}
+}
+
+static void tab_put_raw(struct sent *tab, size_t cap, const struct sent *e)
+{
+	size_t i = hash_page(e->page) & (cap - 1);
+	while (tab[i].page > 1)
+		i = (i + 1) & (cap - 1);
+	tab[i] = *e;
+}
+
+/* Make room for one more entry: rehash at half full (live + deleted). */
+static int tab_reserve(void)
+{
+	if (S.tab_cap && (S.tab_used + S.tab_dead + 1) * 2 <= S.tab_cap)
+		return 0;
+	size_t cap = S.tab_cap ? S.tab_cap : 1024;
+	while ((S.tab_used + 1) * 4 > cap)
+		cap *= 2;
+	struct sent *t = ialloc_zalloc(cap * sizeof *t);
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < S.tab_cap; i++)
+		if (S.tab[i].page > 1)
+			tab_put_raw(t, cap, &S.tab[i]);
+	ialloc_free(S.tab);
+	S.tab = t;
+	S.tab_cap = cap;
+	S.tab_dead = 0;
+	return 0;
+}
+
+static void tab_del(struct sent *e)
+{
+	e->page = 1;
+	S.tab_used--;
+	S.tab_dead++;
+}
+
+static int slot_alloc(uint32_t *slot)
+{
+	if (S.nfree) {
+		*slot = S.free_slots[--S.nfree];
+		return 0;
+	}
+	if ((uint64_t)S.stash_next >= STASH_BYTES / PAGE)
+		return -1;
+	*slot = S.stash_next++;
+	return 0;
+}
+
+static void slot_free(uint32_t slot)
+{
+	if (S.nfree == S.free_cap) {
+		size_t cap = S.free_cap ? S.free_cap * 2 : 1024;
+		uint32_t *p = ialloc_realloc(S.free_slots, cap * sizeof *p);
+		if (!p)
+			return; /* the slot leaks: address space only */
+		S.free_slots = p;
+		S.free_cap = cap;
+	}
+	S.free_slots[S.nfree++] = slot;
+}
+
+static uint64_t slot_addr(uint32_t slot) { return S.stash + (uint64_t)slot * PAGE; }
+
+/* One UFFDIO_MOVE of a page; 0 or -errno. */
+static int move_page(uint64_t dst, uint64_t src, bool wake)
+{
+	struct uffdio_move m = { .dst = dst, .src = src, .len = PAGE,
+				 .mode = wake ? 0 : UFFDIO_MOVE_MODE_DONTWAKE };
+	for (;;) {
+		if (ioctl(rt.uffd, UFFDIO_MOVE, &m) == 0)
+			return 0;
+		if (errno != EAGAIN)
+			return -errno;
+		if (m.move > 0)
+			return 0; /* moved (the whole page) before EAGAIN */
+	}
+}
+
+/*
+ * Take page away into the stash for `owner` (rt.lock held). Only pages
+ * MimicOS maps (so the range is managed and registered) and the host has.
+ * Returns 0 or -errno (ENOENT: not present on the host).
+ */
+static int stash_out(uint64_t page, unsigned owner)
+{
+	uint64_t pfn;
+	uint32_t shift;
+	if (S.quiesced)
+		return -ESHUTDOWN;
+	if (mos_translate(rt.mos, page, &pfn, &shift) != MOS_OK)
+		return -ENOENT;
+	if (tab_find(page))
+		return -EEXIST;
+	uint32_t slot;
+	if (tab_reserve() || slot_alloc(&slot))
+		return -ENOMEM;
+	int r = move_page(slot_addr(slot), page, false);
+	if (r) {
+		slot_free(slot);
+		if (r != -ENOENT) {
+			S.src[owner].arm_failed++;
+			S.src[owner].arm_errno = -r;
+		}
+		return r;
+	}
+	/* UFFDIO_MOVE does not carry the userfaultfd write protection that
+	 * swap's dirty tracking set: the page can no longer be proven clean */
+	mos_page_dirty(rt.mos, page);
+	struct sent e = { .page = page, .slot = slot, .owner = (uint8_t)owner };
+	tab_put_raw(S.tab, S.tab_cap, &e);
+	S.tab_used++;
+	S.src[owner].armed++;
+	if (++S.stashed > S.stashed_peak)
+		S.stashed_peak = S.stashed;
+	return 0;
+}
+
+/* Give e's page back (rt.lock held), waking threads waiting on it. */
+static void stash_in(struct sent *e, bool wake)
+{
+	uint64_t page = e->page, src = slot_addr(e->slot);
+	int r = move_page(page, src, wake);
+	if (r == -EEXIST) {
+		/* the runtime populated the page meanwhile: that content wins */
+		syscall(SYS_madvise, (void *)src, PAGE, MADV_DONTNEED);
+	} else if (r) {
+		/* not movable back (should not happen): copy it, then drop */
+		struct uffdio_copy c = { .dst = page, .src = src, .len = PAGE };
+		if (ioctl(rt.uffd, UFFDIO_COPY, &c) && errno != EEXIST)
+			S.restore_errors++;
+		syscall(SYS_madvise, (void *)src, PAGE, MADV_DONTNEED);
+		if (wake)
+			uffd_wake(rt.uffd, page, PAGE);
+	}
+	slot_free(e->slot);
+	tab_del(e);
+	S.stashed--;
+}
+
+/* Drop e's stashed copy: the program discarded the page. */
+static void stash_drop(struct sent *e)
+{
+	syscall(SYS_madvise, (void *)slot_addr(e->slot), PAGE, MADV_DONTNEED);
+	slot_free(e->slot);
+	tab_del(e);
+	S.stashed--;
+}
+
+/* Apply fn to every stashed page in [start, start+len), optionally only of one owner. */
+static void for_range(uint64_t start, uint64_t len, int owner, void (*fn)(struct sent *))
+{
+	if (!S.tab_used)
+		return;
+	start &= ~(PAGE - 1);
+	uint64_t end = start + len;
+	if (len / PAGE <= S.tab_used) {
+		for (uint64_t p = start; p < end; p += PAGE) {
+			struct sent *e = tab_find(p);
+			if (e && (owner < 0 || e->owner == owner))
+				fn(e);
+		}
+		return;
+	}
+	for (size_t i = 0; i < S.tab_cap; i++) {
+		struct sent *e = &S.tab[i];
+		if (e->page > 1 && e->page >= start && e->page < end && (owner < 0 || e->owner == owner))
+			fn(e);
+	}
+}
+
+static void restore_nowake(struct sent *e) { stash_in(e, true); }
+
+/* ------------------------------------------------------------- tlbtrap */
+
+/* The page enters the emulated TLB; the FIFO victim is taken away. */
+static void tlb_insert(uint64_t page)
+{
+	uint64_t victim = S.fifo[S.tt_head];
+	S.fifo[S.tt_head] = page;
+	S.tt_head = (S.tt_head + 1) % S.tt_entries;
+	if (victim && victim != page)
+		stash_out(victim, OWN_TLBTRAP);
+}
+
+/* ------------------------------------------------------- fault-path hooks */
+
+bool smp_fault(uint64_t addr, bool write, uint32_t tid)
+{
+	if (!S.tab_used)
+		return false;
+	uint64_t page = addr & ~(PAGE - 1);
+	struct sent *e = tab_find(page);
+	if (!e)
+		return false;
+	unsigned owner = e->owner;
+	stash_in(e, true);
+	if (S.child || S.quiesced)
+		return true;
+	emit(owner, addr, write, tid, vm_now_ns());
+	if (owner == OWN_TLBTRAP)
+		tlb_insert(page);
+	return true;
+}
+
+void smp_populated(uint64_t addr, bool write, uint32_t tid, uint64_t start, uint64_t len)
+{
+	if (!S.src[VM_SRC_TLBTRAP].running || S.child || S.quiesced)
+		return;
+	uint64_t page = addr & ~(PAGE - 1);
+	emit(VM_SRC_TLBTRAP, addr, write, tid, vm_now_ns());
+	for (uint64_t p = start; p < start + len; p += PAGE)
+		if (p != page)
+			stash_out(p, OWN_TLBTRAP); /* resident, not in the emulated TLB */
+	tlb_insert(page);
+}
+
+void smp_range_restore(uint64_t start, uint64_t len)
+{
+	for_range(start, len, -1, restore_nowake);
+}
+
+void smp_range_forget(uint64_t start, uint64_t len)
+{
+	for_range(start, len, -1, stash_drop);
+	if (S.fifo) /* the emulated OS invalidates these translations */
+		for (size_t i = 0; i < S.tt_entries; i++)
+			if (S.fifo[i] >= start && S.fifo[i] < start + len)
+				S.fifo[i] = 0;
+}
+
+void smp_restore_all(void)
+{
+	if (S.tab_used)
+		for_range(0, ~0ull & ~(PAGE - 1), -1, restore_nowake);
+}
+
+void smp_atfork_child(void)
+{
+	if (!S.active)
+		return;
+	S.child = true;
+	S.active = false;
+	S.thread_started = false;
+	S.trace_fd = -1; /* the parent's trace */
+	for (int i = 0; i < S.perf_n; i++)
+		close(S.perf_fd[i]);
+	S.perf_n = 0;
+	for (unsigned s = 0; s < VM_SRC_COUNT; s++)
+		if (S.src[s].running) {
+			S.src[s].running = false;
+			snprintf(S.src[s].why, sizeof S.src[s].why,
+				 "not run in a fork child (the parent samples)");
+		}
+}
+
+/* ------------------------------------------------------------- protect */
+
+static uint64_t rnd(void)
+{
+	uint64_t x = S.rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	S.rng = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void count_untouched(struct sent *e)
+{
+	S.src[VM_SRC_PROTECT].not_touched++;
+	stash_in(e, true);
+}
+
+/*
+ * One protect interval: give back the pages of the last round nobody
+ * touched, then take away a fresh random fraction `rate` of the pages
+ * MimicOS maps now (stochastic rounding), ARM_BATCH per lock hold.
+ */
+static void protect_round(void)
+{
+	struct source *s = &S.src[VM_SRC_PROTECT];
+	pthread_mutex_lock(&rt.lock);
+	for_range(0, ~0ull & ~(PAGE - 1), OWN_PROTECT, count_untouched);
+	/* the mapped pages, as physically contiguous runs per VMA */
+	size_t n = 0;
+	uint64_t total = 0;
+	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
+		const struct mos_vma *v = mos_vma_at(rt.mos, i);
+		size_t k = mos_phys_ranges(rt.mos, v->start, v->end, NULL, 0);
+		if (n + k > S.runs_cap) {
+			size_t cap = (n + k) * 2;
+			void *p = ialloc_realloc(S.runs, cap * sizeof *S.runs);
+			if (!p)
+				break;
+			S.runs = p;
+			S.runs_cap = cap;
+		}
+		n += mos_phys_ranges(rt.mos, v->start, v->end, S.runs + n, k);
+	}
+	for (size_t i = 0; i < n; i++)
+		total += S.runs[i].len / PAGE;
+	double want = rt.cfg.sampler_rate * (double)total;
+	uint64_t k = (uint64_t)want;
+	if ((double)(rnd() >> 11) * 0x1.0p-53 < want - (double)k)
+		k++;
+	if (k > S.picks_cap) {
+		void *p = ialloc_realloc(S.picks, k * sizeof *S.picks);
+		if (p) {
+			S.picks = p;
+			S.picks_cap = k;
+		} else {
+			k = S.picks_cap;
+		}
+	}
+	for (uint64_t i = 0; i < k; i++)
+		S.picks[i] = total ? rnd() % total : 0;
+	qsort(S.picks, k, sizeof *S.picks, cmp_u64);
+	/* page index -> address, walking the runs once (picks are sorted) */
+	size_t run = 0;
+	uint64_t base = 0;
+	for (uint64_t i = 0; i < k; i++) {
+		while (run < n && S.picks[i] >= base + S.runs[run].len / PAGE)
+			base += S.runs[run++].len / PAGE;
+		S.picks[i] = run < n ? S.runs[run].vaddr + (S.picks[i] - base) * PAGE : 0;
+	}
+	pthread_mutex_unlock(&rt.lock);
+	for (uint64_t i = 0; i < k; i += ARM_BATCH) {
+		/* MimicOS may have changed meanwhile: stash_out re-checks each page */
+		pthread_mutex_lock(&rt.lock);
+		for (uint64_t j = i; j < k && j < i + ARM_BATCH; j++)
+			if (S.picks[j])
+				stash_out(S.picks[j], OWN_PROTECT);
+		pthread_mutex_unlock(&rt.lock);
+	}
+	s->intervals++;
+}
+
+/* ----------------------------------------------------------------- perf */
+
+static long perf_open(struct perf_event_attr *a, pid_t pid, int cpu)
+{
+	return syscall(SYS_perf_event_open, a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* Read a sysfs file into buf; 0 or -1. */
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+/* Intel's cpu/NAME/ alias ("event=0xcd,umask=0x1,ldlat=3") -> config, config1. */
+static int intel_event(const char *name, uint32_t *type, uint64_t *config, uint64_t *config1)
+{
+	char buf[256], path[128];
+	if (read_small("/sys/bus/event_source/devices/cpu/type", buf, sizeof buf))
+		return -1;
+	*type = (uint32_t)strtoul(buf, NULL, 10);
+	snprintf(path, sizeof path, "/sys/bus/event_source/devices/cpu/events/%s", name);
+	if (read_small(path, buf, sizeof buf))
+		return -1;
+	*config = *config1 = 0;
+	for (char *save = NULL, *t = strtok_r(buf, ",\n", &save); t; t = strtok_r(NULL, ",\n", &save)) {
+		char *eq = strchr(t, '=');
+		uint64_t v = eq ? strtoull(eq + 1, NULL, 0) : 1;
+		if (!strncmp(t, "event=", 6))
+			*config |= v & 0xff;
+		else if (!strncmp(t, "umask=", 6))
+			*config |= (v & 0xff) << 8;
+		else if (!strncmp(t, "ldlat=", 6))
+			*config1 = v;
+	}
+	return 0;
+}
+
+/*
+ * Open one event per CPU for this process (inherit: threads it creates are
+ * counted too; per-CPU because an inherited per-task event cannot be
+ * mmapped). Returns 0 or -errno of the first failure (everything closed).
+ */
+static int perf_try(struct perf_event_attr *a)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	if (ncpu > PERF_MAX_CPUS)
+		ncpu = PERF_MAX_CPUS;
+	size_t len = (1 + PERF_PAGES) * PAGE;
+	for (int c = 0; c < ncpu; c++) {
+		long fd = perf_open(a, getpid(), c);
+		void *mp = fd >= 0 ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0)
+				   : MAP_FAILED;
+		if (mp == MAP_FAILED) {
+			int e = errno;
+			if (fd >= 0)
+				close((int)fd);
+			for (int i = 0; i < S.perf_n; i++) {
+				munmap(S.perf_mp[i], len);
+				close(S.perf_fd[i]);
+			}
+			S.perf_n = 0;
+			return -e;
+		}
+		S.perf_fd[S.perf_n] = (int)fd;
+		S.perf_mp[S.perf_n++] = mp;
+	}
+	return 0;
+}
+
+static void perf_start(struct source *s)
+{
+	struct perf_event_attr a;
+	char tried[200] = "";
+	uint64_t period = rt.cfg.sampler_perf_period;
+	memset(&a, 0, sizeof a);
+	a.size = sizeof a;
+	a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_ADDR;
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	a.inherit = 1;
+	a.use_clockid = 1;
+	a.clockid = CLOCK_MONOTONIC;
+	a.sample_period = period ? period : 1009;
+	/* 1. Intel precise load / store events (PEBS), 2. AMD IBS op */
+	uint32_t type;
+	uint64_t cfg, cfg1;
+	static const char *const intel[] = { "mem-loads", "mem-stores" };
+	for (int i = 0; i < 2; i++) {
+		if (intel_event(intel[i], &type, &cfg, &cfg1))
+			continue;
+		a.type = type;
+		a.config = cfg;
+		a.config1 = cfg1;
+		a.precise_ip = 2;
+		int r = perf_try(&a);
+		if (!r) {
+			S.perf_event = i ? "cpu/mem-stores/ (PEBS)" : "cpu/mem-loads/ (PEBS)";
+			S.perf_write = i == 1;
+			s->scale = (double)a.sample_period;
+			return;
+		}
+		snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s: %s",
+			 tried[0] ? "; " : "", intel[i], strerror(-r));
+	}
+	char buf[64];
+	if (!read_small("/sys/bus/event_source/devices/ibs_op/type", buf, sizeof buf)) {
+		a.type = (uint32_t)strtoul(buf, NULL, 10);
+		a.config = 0;
+		a.config1 = 0;
+		a.precise_ip = 0;
+		int r = perf_try(&a);
+		if (!r) {
+			S.perf_event = "ibs_op (AMD IBS)";
+			s->scale = (double)a.sample_period;
+			return;
+		}
+		snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%sibs_op: %s",
+			 tried[0] ? "; " : "", strerror(-r));
+	}
+	/* 3. software page faults: every fault, user-space addresses */
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_PAGE_FAULTS;
+	a.config1 = 0;
+	a.precise_ip = 0;
+	a.sample_period = period ? period : 1;
+	int r = perf_try(&a);
+	if (r) {
+		s->running = false;
+		snprintf(s->why, sizeof s->why, "perf_event_open failed: no precise memory event "
+			 "(%s) and the software page-fault event: %s",
+			 tried[0] ? tried : "no cpu/mem-loads/ or ibs_op PMU", strerror(-r));
+		return;
+	}
+	S.perf_event = "software page-faults";
+	s->scale = (double)a.sample_period;
+	snprintf(s->why, sizeof s->why, "no precise memory event on this host (%s): fell back to "
+		 "software page-fault events (PERF_COUNT_SW_PAGE_FAULTS): samples are page faults, "
+		 "not accesses; loads and stores are not told apart",
+		 tried[0] ? tried : "no cpu/mem-loads/ or ibs_op PMU");
+}
+
+/* Copy n bytes at ring offset off (wrapping) out of a perf data area. */
+static void perf_copy(const uint8_t *data, uint64_t size, uint64_t off, void *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		((uint8_t *)out)[i] = data[(off + i) % size];
+}
+
+static void perf_drain(void)
+{
+	pid_t me = getpid();
+	for (int c = 0; c < S.perf_n; c++) {
+		struct perf_event_mmap_page *mp = S.perf_mp[c];
+		const uint8_t *data = (const uint8_t *)mp + PAGE;
+		uint64_t size = PERF_PAGES * PAGE;
+		uint64_t head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
+		uint64_t tail = mp->data_tail;
+		while (tail < head) {
+			struct perf_event_header h;
+			perf_copy(data, size, tail, &h, sizeof h);
+			if (h.size < sizeof h)
+				break;
+			if (h.type == PERF_RECORD_SAMPLE) {
+				struct { uint32_t pid, tid; uint64_t time, addr; } smp;
+				perf_copy(data, size, tail + sizeof h, &smp, sizeof smp);
+				if ((pid_t)smp.pid != me)
+					S.perf_foreign++; /* a child process inherited the event */
+				else if (smp.addr)
+					emit(VM_SRC_PERF, smp.addr, S.perf_write, smp.tid, smp.time);
+			} else if (h.type == PERF_RECORD_LOST) {
+				uint64_t lost[2];
+				perf_copy(data, size, tail + sizeof h, lost, sizeof lost);
+				S.perf_lost += lost[1];
+			}
+			tail += h.size;
+		}
+		__atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+	}
+}
+
+/* ---------------------------------------------------------------- model */
+
+static void *m_zalloc(void *ctx, size_t n) { return ialloc_zalloc(n); }
+static void m_free(void *ctx, void *p, size_t n) { ialloc_free(p); }
+
+/* Prefetch translations: what MimicOS maps (rt.lock held by the caller). */
+static int model_translate(void *ctx, uint64_t va, struct tlb_translation *out)
+{
+	uint64_t pfn;
+	uint32_t shift;
+	if (mos_translate(rt.mos, va, &pfn, &shift) != MOS_OK)
+		return -1;
+	memset(out, 0, sizeof *out);
+	out->page_shift = (uint8_t)shift;
+	out->levels = (uint8_t)mos_walk_path(rt.mos, va, out->pte_paddr);
+	return 0;
+}
+
+static void trace_flush(void)
+{
+	if (S.trace_fd >= 0 && S.tlen) {
+		const uint8_t *p = S.tbuf;
+		size_t n = S.tlen;
+		while (n) {
+			ssize_t w = write(S.trace_fd, p, n);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				S.trace_errno = w < 0 ? errno : EIO;
+				close(S.trace_fd);
+				S.trace_fd = -1;
+				break;
+			}
+			p += w;
+			n -= (size_t)w;
+		}
+	}
+	S.tlen = 0;
+}
+
+#define TBUF (1u << 16)
+
+static void trace_add(const struct ring_rec *r)
+{
+	if (S.trace_fd < 0)
+		return;
+	if (S.tlen + TRACE_MAX_RECORD > TBUF)
+		trace_flush();
+	struct trace_record t = { .vaddr = r->vaddr, .time = r->time, .tid = r->tid,
+				  .is_write = r->flags & RING_WRITE };
+	S.tlen += trace_enc_record(&S.enc, &t, S.tbuf + S.tlen);
+	S.trace_records++;
+}
+
+/* Model everything in the ring now, MODEL_BATCH records per lock hold. */
+static void drain(void)
+{
+	struct ring_rec recs[MODEL_BATCH];
+	for (;;) {
+		size_t n = 0;
+		while (n < MODEL_BATCH && ring_pop(&S.ring, &recs[n]))
+			n++;
+		if (!n)
+			return;
+		pthread_mutex_lock(&rt.lock);
+		for (size_t i = 0; i < n; i++) {
+			struct source *s = &S.src[recs[i].source < VM_SRC_COUNT ? recs[i].source : 0];
+			uint64_t pfn;
+			uint32_t shift;
+			if (!s->model || mos_translate(rt.mos, recs[i].vaddr, &pfn, &shift) != MOS_OK) {
+				s->untranslated++;
+				continue;
+			}
+			struct tlb_translation tr = { .page_shift = (uint8_t)shift };
+			tr.levels = (uint8_t)mos_walk_path(rt.mos, recs[i].vaddr, tr.pte_paddr);
+			tlb_access(s->model, recs[i].vaddr, recs[i].flags & RING_WRITE, &tr, NULL);
+			s->modeled++;
+		}
+		pthread_mutex_unlock(&rt.lock);
+		for (size_t i = 0; i < n; i++)
+			trace_add(&recs[i]);
+	}
+}
+
+/* --------------------------------------------------------------- thread */
+
+static void *sampler_main(void *arg)
+{
+	vm_in_runtime = 1;
+	prctl(PR_SET_NAME, "vmemu-sampler");
+	uint64_t interval = rt.cfg.sampler_interval_ms * 1000000ull;
+	uint64_t next = vm_now_ns();
+	while (!__atomic_load_n(&S.stop, __ATOMIC_ACQUIRE)) {
+		uint64_t now = vm_now_ns();
+		if (now >= next) {
+			if (S.src[VM_SRC_PROTECT].running)
+				protect_round();
+			next = now + interval;
+		}
+		if (S.perf_n)
+			perf_drain();
+		drain();
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	if (S.perf_n)
+		perf_drain();
+	drain();
+	__atomic_store_n(&S.stopped, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* tlbtrap: emulated TLB size from the machine: its last level's 4 KiB entries. */
+static size_t machine_llt_entries(void)
+{
+	const struct tlb_machine *m = &rt.cfg.machine;
+	size_t n = 0;
+	for (uint32_t i = 0; i < m->nstructs; i++)
+		if (m->s[i].level == S.last_level && (m->s[i].page_sizes & TLB_PS_4K))
+			n += m->s[i].entries;
+	return n ? n : 1024;
+}
+
+static void take_all(struct sent *e) { (void)e; }
+
+static void tlbtrap_start(struct source *s)
+{
+	S.tt_entries = rt.cfg.sampler_tlb_entries ? rt.cfg.sampler_tlb_entries : machine_llt_entries();
+	S.fifo = ialloc_zalloc(S.tt_entries * sizeof *S.fifo);
+	if (!S.fifo) {
+		s->running = false;
+		snprintf(s->why, sizeof s->why, "out of internal memory for the emulated TLB");
+		return;
+	}
+	/* every page resident now is outside the (empty) emulated TLB */
+	pthread_mutex_lock(&rt.lock);
+	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
+		const struct mos_vma *v = mos_vma_at(rt.mos, i);
+		struct mos_phys_range r[64];
+		size_t n = mos_phys_ranges(rt.mos, v->start, v->end, r, 64);
+		for (size_t j = 0; j < n && j < 64; j++)
+			for (uint64_t p = r[j].vaddr; p < r[j].vaddr + r[j].len; p += PAGE)
+				stash_out(p, OWN_TLBTRAP);
+	}
+	(void)take_all;
+	pthread_mutex_unlock(&rt.lock);
+}
+
+static void stop_all(const char *why)
+{
+	for (unsigned i = 0; i < VM_SRC_COUNT; i++)
+		if (S.src[i].requested) {
+			S.src[i].running = false;
+			snprintf(S.src[i].why, sizeof S.src[i].why, "%s", why);
+		}
+}
+
+void smp_init(void)
+{
+	if (!rt.cfg.sampler_sources)
+		return;
+	char why[256];
+	for (unsigned i = 0; i < VM_SRC_COUNT; i++) {
+		S.src[i].requested = rt.cfg.sampler_sources & (1u << i);
+		S.src[i].running = S.src[i].requested;
+		S.src[i].scale = 1;
+	}
+	S.src[VM_SRC_PROTECT].scale = 1.0 / rt.cfg.sampler_rate;
+	S.rng = (rt.cfg.memory_seed ^ ((uint64_t)getpid() << 32)) | 1;
+	for (uint32_t i = 0; i < rt.cfg.machine.nstructs; i++)
+		if (rt.cfg.machine.s[i].level > S.last_level)
+			S.last_level = rt.cfg.machine.s[i].level;
+	if (!rt.emulated) {
+		stop_all("not emulated (runtime.fallback = native): no userfaultfd");
+		return;
+	}
+	if (ring_init(&S.ring, RING_SLOTS)) {
+		stop_all("out of internal memory for the sample ring");
+		return;
+	}
+	if (S.src[VM_SRC_PROTECT].requested || S.src[VM_SRC_TLBTRAP].requested) {
+		const char *no = NULL;
+		if (!(rt.uffd_features & UFFD_FEATURE_MOVE))
+			no = "the kernel lacks UFFDIO_MOVE (UFFD_FEATURE_MOVE, Linux 6.8)";
+		void *p = no ? MAP_FAILED
+			     : (void *)syscall(SYS_mmap, NULL, STASH_BYTES, PROT_READ | PROT_WRITE,
+					       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		int r = 0;
+		if (!no && p == MAP_FAILED)
+			snprintf(why, sizeof why, "cannot reserve the stash region: %s", strerror(errno));
+		else if (!no && (r = uffd_register(rt.uffd, (uintptr_t)p, STASH_BYTES, false)))
+			snprintf(why, sizeof why, "cannot register the stash region: %s", strerror(-r));
+		else if (no)
+			snprintf(why, sizeof why, "%s", no);
+		else
+			why[0] = 0;
+		if (why[0]) {
+			for (unsigned i = VM_SRC_PROTECT; i <= VM_SRC_TLBTRAP; i++)
+				if (S.src[i].requested) {
+					S.src[i].running = false;
+					snprintf(S.src[i].why, sizeof S.src[i].why, "%s", why);
+				}
+		} else {
+			S.stash = (uintptr_t)p;
+		}
+	}
+	/* one model per running source: their streams are different samples */
+	struct tlb_allocator ta = { m_zalloc, m_free, NULL };
+	for (unsigned i = 0; i < VM_SRC_COUNT; i++) {
+		if (!S.src[i].running)
+			continue;
+		S.src[i].model = tlb_create(&rt.cfg.machine, &ta, why, sizeof why);
+		if (!S.src[i].model) {
+			S.src[i].running = false;
+			snprintf(S.src[i].why, sizeof S.src[i].why, "TLB model: %s", why);
+			continue;
+		}
+		tlb_set_translator(S.src[i].model, model_translate, NULL);
+	}
+	if (S.src[VM_SRC_PERF].running)
+		perf_start(&S.src[VM_SRC_PERF]);
+	if (S.src[VM_SRC_TLBTRAP].running)
+		tlbtrap_start(&S.src[VM_SRC_TLBTRAP]);
+	if (rt.cfg.sampler_record[0] && rt.is_root) {
+		S.tbuf = ialloc_malloc(TBUF);
+		S.trace_fd = S.tbuf ? open(rt.cfg.sampler_record, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+				    : -1;
+		if (S.trace_fd < 0) {
+			S.trace_errno = errno ? errno : ENOMEM;
+		} else {
+			struct trace_header h = { .page_shift = 12, .page_sizes = TLB_PS_4K | TLB_PS_2M,
+						  .time_unit = TRACE_TIME_NS,
+						  .count = TRACE_COUNT_UNKNOWN };
+			S.tlen = trace_enc_begin(&S.enc, &h, S.tbuf);
+		}
+	}
+	bool any = false;
+	for (unsigned i = 0; i < VM_SRC_COUNT; i++)
+		any |= S.src[i].running;
+	if (!any)
+		return;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&S.thread, NULL, sampler_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		snprintf(why, sizeof why, "cannot start the sampler thread: %s", strerror(r));
+		stop_all(why);
+		return;
+	}
+	S.thread_started = true;
+	S.active = true;
+}
+
+void smp_stop(void)
+{
+	if (!S.active || !S.thread_started || __atomic_exchange_n(&S.stop, 1, __ATOMIC_ACQ_REL))
+		return;
+	/* at most a second: exit must never hang on the sampler */
+	for (int i = 0; i < 1000 && !__atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE); i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	if (__atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE))
+		pthread_join(S.thread, NULL);
+	/* _exit from a signal handler may have interrupted a holder of the lock:
+	 * wait a second at most, as vm_report_at_exit does */
+	bool locked = false;
+	for (int i = 0; i < 1000 && !(locked = pthread_mutex_trylock(&rt.lock) == 0); i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	if (locked) {
+		S.quiesced = true;
+		smp_restore_all();
+		pthread_mutex_unlock(&rt.lock);
+	}
+	if (S.trace_fd >= 0 && !S.trace_done) {
+		if (S.tlen + TRACE_MAX_TRAILER > TBUF)
+			trace_flush();
+		S.tlen += trace_enc_end(&S.enc, S.tbuf + S.tlen);
+		trace_flush();
+		if (S.trace_fd >= 0)
+			close(S.trace_fd);
+		S.trace_fd = -1;
+		S.trace_done = true;
+	}
+}
+
+/* --------------------------------------------------------------- report */
+
+struct est {
+	struct tlb_stats ts;
+	uint64_t llt_misses;        /* misses of the last-level structures (the STLB) */
+};
+
+static void model_stats(const struct source *s, struct est *e)
+{
+	memset(e, 0, sizeof *e);
+	if (!s->model)
+		return;
+	tlb_get_stats(s->model, &e->ts);
+	const struct tlb_machine *m = tlb_machine_of(s->model);
+	for (uint32_t i = 0; i < e->ts.nstructs; i++)
+		if (m->s[i].level == S.last_level)
+			e->llt_misses += e->ts.s[i].misses;
+}
+
+static const char *const size_names[3] = { "4K", "2M", "1G" };
+
+/* Estimate factor: the source's scale, times (samples + dropped) / samples
+ * when the ring dropped records (taken as spread evenly over the run). */
+static double factor(const struct source *s)
+{
+	double k = s->scale;
+	if (s->dropped && s->samples)
+		k *= (double)(s->samples + s->dropped) / (double)s->samples;
+	return k;
+}
+
+static void source_detail(unsigned i, char *buf, size_t len)
+{
+	switch (i) {
+	case VM_SRC_PROTECT:
+		snprintf(buf, len, "rate %g of resident pages every %llu ms (%llu rounds)",
+			 rt.cfg.sampler_rate, (unsigned long long)rt.cfg.sampler_interval_ms,
+			 (unsigned long long)S.src[i].intervals);
+		break;
+	case VM_SRC_TLBTRAP:
+		snprintf(buf, len, "emulated FIFO last-level TLB of %zu 4 KiB entries", S.tt_entries);
+		break;
+	default:
+		snprintf(buf, len, "event %s, one sample per %.0f events",
+			 S.perf_event ? S.perf_event : "none", S.src[i].scale);
+	}
+}
+
+void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
+{
+	if (!rt.cfg.sampler_sources)
+		return;
+	out(ctx, "\n-- access sampling (estimates: emulated TLB model over sampled accesses, "
+		 "scaled by each source's factor) --\n");
+	out(ctx, "  machine %s; ring %llu records in, %llu dropped (full); sampler interval %llu ms\n",
+	    rt.cfg.machine.name[0] ? rt.cfg.machine.name : "(unnamed)",
+	    (unsigned long long)ring_pushed(&S.ring), (unsigned long long)ring_dropped(&S.ring),
+	    (unsigned long long)rt.cfg.sampler_interval_ms);
+	char d[160];
+	for (unsigned i = 0; i < VM_SRC_COUNT; i++) {
+		const struct source *s = &S.src[i];
+		if (!s->requested)
+			continue;
+		source_detail(i, d, sizeof d);
+		if (!s->model) {
+			out(ctx, "  %-8s NOT RUN: %s\n", vm_sampler_source_name(i), s->why);
+			continue;
+		}
+		out(ctx, "  %-8s %s%s; scale x%g\n", vm_sampler_source_name(i),
+		    s->running || S.active ? "ran: " : "stopped: ", d, s->scale);
+		if (s->why[0])
+			out(ctx, "           note: %s\n", s->why);
+		out(ctx, "           samples %llu (dropped %llu, modeled %llu, page no longer mapped %llu)\n",
+		    (unsigned long long)s->samples, (unsigned long long)s->dropped,
+		    (unsigned long long)s->modeled, (unsigned long long)s->untranslated);
+		if (i != VM_SRC_PERF)
+			out(ctx, "           pages taken away %llu (failed %llu%s%s%s)\n",
+			    (unsigned long long)s->armed, (unsigned long long)s->arm_failed,
+			    s->arm_failed ? ": " : "", s->arm_failed ? strerror(s->arm_errno) : "",
+			    i == VM_SRC_PROTECT ? "" : "");
+		if (i == VM_SRC_PROTECT)
+			out(ctx, "           armed pages given back untouched %llu\n",
+			    (unsigned long long)s->not_touched);
+		if (i == VM_SRC_PERF && (S.perf_lost || S.perf_foreign))
+			out(ctx, "           perf records lost %llu, from child processes %llu\n",
+			    (unsigned long long)S.perf_lost, (unsigned long long)S.perf_foreign);
+		struct est e;
+		model_stats(s, &e);
+		double k = factor(s);
+		out(ctx, "           model: %llu accesses, %llu last-level TLB misses, %llu walks "
+			 "(4K %llu, 2M %llu, 1G %llu), %llu walk cycles; %.4f of sampled accesses walk\n",
+		    (unsigned long long)e.ts.accesses, (unsigned long long)e.llt_misses,
+		    (unsigned long long)e.ts.walks, (unsigned long long)e.ts.walks_by_size[0],
+		    (unsigned long long)e.ts.walks_by_size[1], (unsigned long long)e.ts.walks_by_size[2],
+		    (unsigned long long)e.ts.walk_cycles,
+		    e.ts.accesses ? (double)e.ts.walks / (double)e.ts.accesses : 0.0);
+		out(ctx, "           ESTIMATED (x%.4g%s): %.0f STLB misses, %.0f walks (4K %.0f, 2M %.0f, "
+			 "1G %.0f), %.0f walk cycles (emulated)\n",
+		    k, s->dropped ? ", drops included" : "", k * (double)e.llt_misses, k * (double)e.ts.walks, k * (double)e.ts.walks_by_size[0],
+		    k * (double)e.ts.walks_by_size[1], k * (double)e.ts.walks_by_size[2],
+		    k * (double)e.ts.walk_cycles);
+	}
+	if (S.stashed_peak || S.restore_errors)
+		out(ctx, "  stash: %llu pages now, peak %llu; restore errors %llu\n",
+		    (unsigned long long)S.stashed, (unsigned long long)S.stashed_peak,
+		    (unsigned long long)S.restore_errors);
+	if (rt.cfg.sampler_record[0] && rt.is_root)
+		out(ctx, "  recorded %llu records to %s%s%s\n", (unsigned long long)S.trace_records,
+		    rt.cfg.sampler_record, S.trace_errno ? ": " : "",
+		    S.trace_errno ? strerror(S.trace_errno) : "");
+}
+
+void smp_report_json(cJSON *root)
+{
+	cJSON *j = cJSON_AddObjectToObject(root, "sampler");
+	cJSON_AddStringToObject(j, "source", rt.cfg.sampler_source);
+	if (!rt.cfg.sampler_sources)
+		return;
+	cJSON_AddStringToObject(j, "machine", rt.cfg.machine.name);
+	cJSON_AddNumberToObject(j, "interval_ms", (double)rt.cfg.sampler_interval_ms);
+	cJSON *rg = cJSON_AddObjectToObject(j, "ring");
+	cJSON_AddNumberToObject(rg, "capacity", S.ring.slots ? (double)(S.ring.mask + 1) : 0);
+	cJSON_AddNumberToObject(rg, "pushed", (double)ring_pushed(&S.ring));
+	cJSON_AddNumberToObject(rg, "dropped", (double)ring_dropped(&S.ring));
+	cJSON_AddNumberToObject(rg, "consumed", (double)S.ring.popped);
+	cJSON_AddNumberToObject(j, "stashed_pages", (double)S.stashed);
+	cJSON_AddNumberToObject(j, "stashed_pages_peak", (double)S.stashed_peak);
+	cJSON_AddNumberToObject(j, "restore_errors", (double)S.restore_errors);
+	if (rt.cfg.sampler_record[0] && rt.is_root) {
+		cJSON_AddStringToObject(j, "record", rt.cfg.sampler_record);
+		cJSON_AddNumberToObject(j, "records_written", (double)S.trace_records);
+		if (S.trace_errno)
+			cJSON_AddStringToObject(j, "record_error", strerror(S.trace_errno));
+	}
+	cJSON *arr = cJSON_AddArrayToObject(j, "sources");
+	char d[160];
+	for (unsigned i = 0; i < VM_SRC_COUNT; i++) {
+		const struct source *s = &S.src[i];
+		if (!s->requested)
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToArray(arr, o);
+		cJSON_AddStringToObject(o, "name", vm_sampler_source_name(i));
+		cJSON_AddBoolToObject(o, "ran", s->model != NULL);
+		cJSON_AddStringToObject(o, "note", s->why);
+		source_detail(i, d, sizeof d);
+		cJSON_AddStringToObject(o, "detail", d);
+		cJSON_AddNumberToObject(o, "scale", s->scale);
+		if (i == VM_SRC_PROTECT)
+			cJSON_AddNumberToObject(o, "rate", rt.cfg.sampler_rate);
+		if (i == VM_SRC_TLBTRAP)
+			cJSON_AddNumberToObject(o, "tlb_entries", (double)S.tt_entries);
+		if (i == VM_SRC_PERF) {
+			cJSON_AddStringToObject(o, "event", S.perf_event ? S.perf_event : "");
+			cJSON_AddNumberToObject(o, "period", s->scale);
+			cJSON_AddNumberToObject(o, "lost", (double)S.perf_lost);
+		}
+		cJSON_AddNumberToObject(o, "samples", (double)s->samples);
+		cJSON_AddNumberToObject(o, "dropped", (double)s->dropped);
+		cJSON_AddNumberToObject(o, "modeled", (double)s->modeled);
+		cJSON_AddNumberToObject(o, "untranslated", (double)s->untranslated);
+		cJSON_AddNumberToObject(o, "pages_taken", (double)s->armed);
+		cJSON_AddNumberToObject(o, "take_failed", (double)s->arm_failed);
+		cJSON_AddNumberToObject(o, "armed_untouched", (double)s->not_touched);
+		cJSON_AddNumberToObject(o, "rounds", (double)s->intervals);
+		struct est e;
+		model_stats(s, &e);
+		cJSON *m = cJSON_AddObjectToObject(o, "model");
+		cJSON_AddNumberToObject(m, "accesses", (double)e.ts.accesses);
+		cJSON_AddNumberToObject(m, "stlb_misses", (double)e.llt_misses);
+		cJSON_AddNumberToObject(m, "walks", (double)e.ts.walks);
+		cJSON_AddNumberToObject(m, "walk_cycles", (double)e.ts.walk_cycles);
+		cJSON_AddNumberToObject(m, "translation_cycles", (double)e.ts.translation_cycles);
+		cJSON_AddNumberToObject(m, "miss_fraction",
+					e.ts.accesses ? (double)e.ts.walks / (double)e.ts.accesses : 0);
+		cJSON *wb = cJSON_AddObjectToObject(m, "walks_by_page_size");
+		for (int k = 0; k < 3; k++)
+			cJSON_AddNumberToObject(wb, size_names[k], (double)e.ts.walks_by_size[k]);
+		cJSON *es = cJSON_AddObjectToObject(o, "estimated");
+		double k = factor(s);
+		cJSON_AddNumberToObject(es, "factor", k);
+		cJSON_AddNumberToObject(es, "stlb_misses", k * (double)e.llt_misses);
+		cJSON_AddNumberToObject(es, "walks", k * (double)e.ts.walks);
+		cJSON_AddNumberToObject(es, "walk_cycles", k * (double)e.ts.walk_cycles);
+		cJSON *ewb = cJSON_AddObjectToObject(es, "walks_by_page_size");
+		for (int q = 0; q < 3; q++)
+			cJSON_AddNumberToObject(ewb, size_names[q], k * (double)e.ts.walks_by_size[q]);
+	}
+}

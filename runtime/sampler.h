@@ -1,0 +1,119 @@
+/*
+ * Access sampling: the live runtime's access path (DESIGN.md "The two data
+ * paths", 2). Samplers turn some of the program's memory accesses into
+ * records (vaddr, load/store, tid, time) in a lock-free ring (runtime/ring.h);
+ * the sampler thread drains the ring, asks MimicOS for each record's
+ * translation (mos_translate + mos_walk_path under rt.lock, a batch per
+ * hold) and feeds one tlbmodel instance per source, the same API replay
+ * uses. Figures are scaled by each source's sampling factor in the report.
+ *
+ * Sources ([sampler] source = a comma list):
+ *   protect  DAMON / Thermostat style: every interval_ms a random sample
+ *            (fraction `rate`) of the resident managed pages is made
+ *            inaccessible; the first access to each (load or store, from
+ *            the program or from the kernel on its behalf, e.g. read(2) into
+ *            the page) is a sample, and the page is given back at once.
+ *            Scale: 1 / rate. (SeongJae Park, DAMON, Documentation/
+ *            admin-guide/mm/damon/; Agarwal & Wenisch, "Thermostat",
+ *            ASPLOS 2017.)
+ *   tlbtrap  BadgerTrap style (Gandhi et al., "BadgerTrap: a tool to
+ *            instrument x86-64 TLB misses", CAN 2014), from user space:
+ *            every managed page not in an emulated fully associative FIFO
+ *            last-level TLB of tlb_entries 4 KiB entries is inaccessible;
+ *            each trap is an emulated TLB miss: the page enters the TLB and
+ *            the evicted one is made inaccessible again. The exact miss
+ *            stream of that TLB over managed memory (first touches included).
+ *            Scale: 1.
+ *   perf     perf_event_open(2) with PERF_SAMPLE_ADDR: precise memory events
+ *            where a PMU offers them (Intel cpu/mem-loads/ and
+ *            cpu/mem-stores/, AMD ibs_op), else the software page-fault
+ *            event (PERF_COUNT_SW_PAGE_FAULTS), one sample per perf_period
+ *            events. Scale: perf_period.
+ *
+ * Mechanism of protect and tlbtrap: a page is made inaccessible by moving
+ * its host page out of the managed range with UFFDIO_MOVE (Linux 6.8,
+ * UFFD_FEATURE_MOVE) into a private stash region registered with the same
+ * userfaultfd; the next access is an ordinary userfaultfd MISSING fault,
+ * which the fault handler gives to smp_fault(): the page is moved back
+ * (zero copy) and the thread woken. PROT_NONE + SIGSEGV was not used:
+ * a system call that reads or writes a PROT_NONE page (read(2) into a heap
+ * buffer, glibc stdio's internal reads included) fails with EFAULT instead
+ * of faulting, which changes the program's behaviour; a missing page in a
+ * registered range is resolved by userfaultfd for kernel accesses too.
+ * Moving needs no VMA split, so vm.max_map_count does not limit tlbtrap.
+ *
+ * Locking: everything that moves pages or touches the stash table runs with
+ * rt.lock held, as the fault handler does, so a fault on a stashed page
+ * always finds it. The producer side of the ring is lock-free.
+ */
+#ifndef VMEMU_SAMPLER_H
+#define VMEMU_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+/*
+ * Start the configured sources and the sampler thread (after MimicOS, the
+ * heap and the userfaultfd exist; rt.lock not held). A source that cannot
+ * start is recorded with the reason for the report; the program always
+ * runs. No-op with source = none.
+ */
+void smp_init(void);
+
+/*
+ * A userfaultfd MISSING fault at page `addr` (rt.lock held, handler thread).
+ * Returns true when the page was one the samplers had taken away: it is back,
+ * the waiting threads are woken and the access is recorded; false otherwise
+ * (the caller resolves the fault as usual). tid: faulting thread (0 unknown).
+ */
+bool smp_fault(uint64_t addr, bool write, uint32_t tid);
+
+/*
+ * MimicOS resolved a fault at `addr` and the host populated [start,
+ * start+len) (rt.lock held). tlbtrap: a first touch is a TLB miss; the
+ * other populated pages are not in the emulated TLB and are taken away.
+ */
+void smp_populated(uint64_t addr, bool write, uint32_t tid, uint64_t start, uint64_t len);
+
+/*
+ * Put every page the samplers took from [start, start+len) back in place
+ * (rt.lock held): before the range is moved (mremap), populated by the
+ * runtime (a promotion), or the process forks.
+ */
+void smp_range_restore(uint64_t start, uint64_t len);
+
+/*
+ * The contents of [start, start+len) are gone (munmap, MAP_FIXED over it,
+ * madvise DONTNEED/FREE/REMOVE; rt.lock held): drop the stashed copies so a
+ * later fault there is a fresh zero page, as the program asked.
+ */
+void smp_range_forget(uint64_t start, uint64_t len);
+
+/*
+ * Put every stashed page back (rt.lock held): before fork (the child
+ * inherits complete memory) and before a report written under rt.lock (its
+ * formatting may read program memory, e.g. the locale glibc keeps in the
+ * managed heap: a fault there with the lock held would deadlock).
+ */
+void smp_restore_all(void);
+
+/* fork(): in the child: sampling does not run there (the report says so). */
+void smp_atfork_child(void);
+
+/*
+ * Stop the sampler thread, model what is left in the ring, finish the
+ * recorded trace and give every stashed page back; no page is taken away
+ * after it. Called before the report, without rt.lock. Idempotent.
+ */
+void smp_stop(void);
+
+/* Append the human report's sampler section (rt.lock held or quiescent). */
+void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx);
+
+/* Add the "sampler" object to the JSON report. */
+void smp_report_json(struct cJSON *root);
+
+#endif
