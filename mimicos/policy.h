@@ -28,6 +28,7 @@ struct mos_counters {
 	uint64_t reservations_made, reservation_fallback, promotions, demotions, demoted_frames;
 	uint64_t collapses, scan_pages;
 	uint64_t eager_faults, eager_fallbacks, eager_blocks;
+	uint64_t gigantic_pages; /* 1 GiB leaves mapped now (hugetlb) */
 };
 
 /* The emulated machine state a policy works on. */
