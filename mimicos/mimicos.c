@@ -399,13 +399,7 @@ uint64_t mos_hugetlb_available(const struct mos *m, unsigned page_shift)
 	return 0;
 }
 
-/*
- * addr lies strictly inside a hugetlb VMA (a MORECORE one too when
- * morecore) at an address that is not a multiple of its page size: cutting
- * the VMA there would split a hugetlb page (Linux hugetlb_vm_op_split:
- * EINVAL).
- */
-static bool cuts_hugetlb(const struct mos *m, uint64_t addr, bool morecore)
+bool mos_hugetlb_cuts(const struct mos *m, uint64_t addr, bool morecore)
 {
 	size_t i = vma_find(&m->vmas, addr);
 	if (i == SIZE_MAX || m->vmas.v[i].start == addr)
@@ -464,7 +458,7 @@ enum mos_status mos_vma_remove(struct mos *m, uint64_t start, uint64_t len)
 	if (!aligned_ok(start, len))
 		return MOS_EINVAL;
 	uint64_t end = start + len;
-	if (cuts_hugetlb(m, start, true) || cuts_hugetlb(m, end, true))
+	if (mos_hugetlb_cuts(m, start, true) || mos_hugetlb_cuts(m, end, true))
 		return MOS_EINVAL;
 	if (vma_reserve(&m->vmas, 1) != MOS_OK) /* a split in two needs a slot */
 		return MOS_EHOST;
@@ -480,7 +474,7 @@ enum mos_status mos_discard(struct mos *m, uint64_t start, uint64_t len)
 {
 	if (!aligned_ok(start, len))
 		return MOS_EINVAL;
-	if (cuts_hugetlb(m, start, false))
+	if (mos_hugetlb_cuts(m, start, false))
 		return MOS_EINVAL;
 	unmap_hugetlb(m, start, start + len, false);
 	enum mos_status st = split_edges(m, start, start + len);
@@ -493,7 +487,7 @@ enum mos_status mos_vma_advise(struct mos *m, uint64_t start, uint64_t len, enum
 	if (!range_ok(start, len) || (advice != MOS_ADV_HUGEPAGE && advice != MOS_ADV_NOHUGEPAGE))
 		return MOS_EINVAL;
 	uint64_t end = start + len;
-	if (cuts_hugetlb(m, start, true) || cuts_hugetlb(m, end, true))
+	if (mos_hugetlb_cuts(m, start, true) || mos_hugetlb_cuts(m, end, true))
 		return MOS_EINVAL;
 	if (vma_reserve(&m->vmas, 2) != MOS_OK)
 		return MOS_EHOST;

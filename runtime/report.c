@@ -73,6 +73,36 @@ static void write_file(const char *path, const char *data, size_t len)
 
 static double mib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
+static const char *const hugetlb_size_name[MOS_HUGETLB_SIZES] = { "2M", "1G" };
+
+/* The hugetlb pools and the program's MAP_HUGETLB mmaps (only when used). */
+static void hugetlb_lines(struct buf *b, const struct mos_stats *ms)
+{
+	const struct vm_stats *s = &rt.st;
+	for (int k = 0; k < MOS_HUGETLB_SIZES; k++) {
+		if (!ms->hugetlb_pages[k] && !ms->hugetlb_resv_fail[k] && !ms->hugetlb_fallback[k])
+			continue;
+		bprintf(b, "  hugetlb pool %s       %12llu  pages: %llu free, %llu reserved; %llu faults "
+			   "(%llu in the heap), %llu heap faults fell back to the policy, %llu "
+			   "hugetlb VMAs refused (ENOMEM)%s\n",
+			hugetlb_size_name[k], (unsigned long long)ms->hugetlb_pages[k],
+			(unsigned long long)ms->hugetlb_free[k], (unsigned long long)ms->hugetlb_resv[k],
+			(unsigned long long)ms->hugetlb_faults[k],
+			(unsigned long long)ms->hugetlb_morecore_faults[k],
+			(unsigned long long)ms->hugetlb_fallback[k],
+			(unsigned long long)ms->hugetlb_resv_fail[k],
+			k == MOS_HUGETLB_1G && ms->hugetlb_faults[k]
+				? "; the host backs 1 GiB pages with the zero page, then small pages "
+				  "where written" : "");
+	}
+	if (s->hugetlb_mmaps || s->hugetlb_enomem || s->hugetlb_einval || s->hugetlb_native)
+		bprintf(b, "  MAP_HUGETLB mmaps     %12llu  served from the pools (%llu refused with "
+			   "ENOMEM; %llu munmap/mremap/madvise refused with EINVAL; %llu left to the "
+			   "host kernel: shared or other page sizes)\n",
+			(unsigned long long)s->hugetlb_mmaps, (unsigned long long)s->hugetlb_enomem,
+			(unsigned long long)s->hugetlb_einval, (unsigned long long)s->hugetlb_native);
+}
+
 static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 {
 	const struct vm_stats *s = &rt.st;
@@ -120,9 +150,14 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 		(unsigned long long)ms->pages_unmapped, (unsigned long long)s->munmaps,
 		(unsigned long long)s->madvise_discards, (unsigned long long)s->mremaps);
 	uint64_t huge_frames = ms->huge_pages << (MOS_HPAGE_SHIFT - MOS_PAGE_SHIFT);
-	bprintf(b, "  mapped now            %12.1f MiB in 4 KiB pages, %.1f MiB in %llu 2 MiB pages\n",
-		mib((ms->data_frames - huge_frames) * PAGE), mib(huge_frames * PAGE),
+	uint64_t gig_frames = ms->gigantic_pages << (MOS_GPAGE_SHIFT - MOS_PAGE_SHIFT);
+	bprintf(b, "  mapped now            %12.1f MiB in 4 KiB pages, %.1f MiB in %llu 2 MiB pages",
+		mib((ms->data_frames - huge_frames - gig_frames) * PAGE), mib(huge_frames * PAGE),
 		(unsigned long long)ms->huge_pages);
+	if (ms->gigantic_pages || ms->hugetlb_pages[MOS_HUGETLB_1G])
+		bprintf(b, ", %llu 1 GiB pages", (unsigned long long)ms->gigantic_pages);
+	bprintf(b, "\n");
+	hugetlb_lines(b, ms);
 	if (ms->thp_fault_alloc || ms->thp_fault_fallback || ms->thp_split)
 		bprintf(b, "  THP faults            %12llu  2 MiB (fallback to 4 KiB %llu; splits %llu)\n",
 			(unsigned long long)ms->thp_fault_alloc,
@@ -274,9 +309,24 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(m, "pages_unmapped", (double)ms->pages_unmapped);
 	cJSON_AddNumberToObject(m, "vmas", (double)ms->vmas);
 	uint64_t huge_frames = ms->huge_pages << (MOS_HPAGE_SHIFT - MOS_PAGE_SHIFT);
-	cJSON_AddNumberToObject(m, "mapped_4k_bytes", (double)((ms->data_frames - huge_frames) * PAGE));
+	uint64_t gig_frames = ms->gigantic_pages << (MOS_GPAGE_SHIFT - MOS_PAGE_SHIFT);
+	cJSON_AddNumberToObject(m, "mapped_4k_bytes",
+				(double)((ms->data_frames - huge_frames - gig_frames) * PAGE));
 	cJSON_AddNumberToObject(m, "mapped_2m_bytes", (double)(huge_frames * PAGE));
+	cJSON_AddNumberToObject(m, "mapped_1g_bytes", (double)(gig_frames * PAGE));
 	cJSON_AddNumberToObject(m, "huge_pages", (double)ms->huge_pages);
+	cJSON_AddNumberToObject(m, "gigantic_pages", (double)ms->gigantic_pages);
+	cJSON *ht = cJSON_AddObjectToObject(m, "hugetlb");
+	for (int k = 0; k < MOS_HUGETLB_SIZES; k++) {
+		cJSON *e = cJSON_AddObjectToObject(ht, hugetlb_size_name[k]);
+		cJSON_AddNumberToObject(e, "pages", (double)ms->hugetlb_pages[k]);
+		cJSON_AddNumberToObject(e, "free", (double)ms->hugetlb_free[k]);
+		cJSON_AddNumberToObject(e, "reserved", (double)ms->hugetlb_resv[k]);
+		cJSON_AddNumberToObject(e, "faults", (double)ms->hugetlb_faults[k]);
+		cJSON_AddNumberToObject(e, "heap_faults", (double)ms->hugetlb_morecore_faults[k]);
+		cJSON_AddNumberToObject(e, "heap_fallbacks", (double)ms->hugetlb_fallback[k]);
+		cJSON_AddNumberToObject(e, "vmas_refused", (double)ms->hugetlb_resv_fail[k]);
+	}
 	cJSON_AddNumberToObject(m, "thp_fault_alloc", (double)ms->thp_fault_alloc);
 	cJSON_AddNumberToObject(m, "thp_fault_fallback", (double)ms->thp_fault_fallback);
 	cJSON_AddNumberToObject(m, "thp_split", (double)ms->thp_split);
@@ -358,6 +408,10 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(a, "munmaps", (double)s->munmaps);
 	cJSON_AddNumberToObject(a, "mremaps", (double)s->mremaps);
 	cJSON_AddNumberToObject(a, "madvise_discards", (double)s->madvise_discards);
+	cJSON_AddNumberToObject(a, "hugetlb_mmaps", (double)s->hugetlb_mmaps);
+	cJSON_AddNumberToObject(a, "hugetlb_mmaps_enomem", (double)s->hugetlb_enomem);
+	cJSON_AddNumberToObject(a, "hugetlb_calls_einval", (double)s->hugetlb_einval);
+	cJSON_AddNumberToObject(a, "hugetlb_mmaps_native", (double)s->hugetlb_native);
 
 	const struct hist *h = &s->latency;
 	cJSON *l = cJSON_AddObjectToObject(root, "fault_latency_ns");

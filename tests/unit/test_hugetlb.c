@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "mimicos/mimicos.h"
+#include "runtime/config.h"
+#include "tlbmodel/tlbmodel.h"
 
 #define P 4096ull
 #define MB2 (2ull << 20)
@@ -560,6 +562,95 @@ static void test_random_workloads(void **state)
 	}
 }
 
+/* ------------------------------------------------- TLB model, 1G vs 2M */
+
+static void *t_zalloc(void *ctx, size_t n) { return calloc(1, n); }
+static void t_free(void *ctx, void *p, size_t n) { free(p); }
+
+/*
+ * n random 8-byte loads over [base, base+bytes), as vmemu replay feeds them:
+ * the first touch of a page is a mos_fault, then every access is translated
+ * (mos_translate + mos_walk_path) into the model. Checks that the walk
+ * length always matches the page size (2 entries for 1 GiB).
+ */
+static void random_loads(struct mos *m, struct tlb *t, uint64_t base, uint64_t bytes, int n,
+			 uint64_t seed)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t va = base + (rng_splitmix(&seed) % (bytes / 8)) * 8, pfn;
+		uint32_t shift;
+		if (mos_translate(m, va, &pfn, &shift) != MOS_OK) {
+			struct mos_fault_result r;
+			assert_int_equal(mos_fault(m, va, false, &r), MOS_OK);
+			assert_int_equal(mos_translate(m, va, &pfn, &shift), MOS_OK);
+		}
+		struct tlb_translation tr = { .page_shift = (uint8_t)shift };
+		tr.levels = (uint8_t)mos_walk_path(m, va, tr.pte_paddr);
+		assert_int_equal(tr.levels, tlb_levels_for_shift(shift));
+		tlb_access(t, va, false, &tr, NULL);
+	}
+}
+
+static uint64_t level_misses(const struct tlb_stats *st, const struct tlb_machine *mc, uint32_t lvl)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < st->nstructs; i++)
+		if (mc->s[i].level == lvl)
+			n += st->s[i].misses;
+	return n;
+}
+
+/*
+ * Golden Cove (configs/machines/golden_cove.ini): random loads over 8 GiB.
+ * In 2 MiB pages (thp always) the 4096 pages overflow the STLB's 1024 2 MiB
+ * entries (2 GiB of reach), so most loads miss it; in 1 GiB hugetlb pages
+ * the 8 pages fit the 8-entry fully associative 1G L1 DTLB: exactly one walk
+ * per page, no STLB miss after them.
+ */
+static void test_1g_pages_cut_stlb_misses(void **state)
+{
+	struct vm_config vc;
+	char err[1024];
+	vm_config_defaults(&vc);
+	if (vm_config_load_file(&vc, "configs/machines/golden_cove.ini", err, sizeof err) ||
+	    vm_config_finish(&vc, err, sizeof err))
+		fail_msg("%s", err);
+	struct tlb_allocator ta = { t_zalloc, t_free, NULL };
+	const uint64_t bytes = 8 * GB;
+	const int n = 200000;
+	struct tlb_stats st[2];
+	for (int gig = 0; gig < 2; gig++) {
+		struct host h;
+		struct mos_config c = hcfg(bytes + (64 << 20), 0, gig ? 8 : 0);
+		c.policy = "thp";
+		c.thp_mode = MOS_THP_ALWAYS;
+		struct mos *m = mkc(&h, &c);
+		assert_int_equal(mos_vma_add(m, V, bytes, MOS_VMA_MMAP | (gig ? MOS_VMA_HUGETLB_1G : 0)),
+				 MOS_OK);
+		struct tlb *t = tlb_create(&vc.machine, &ta, err, sizeof err);
+		if (!t)
+			fail_msg("%s", err);
+		random_loads(m, t, V, bytes, n, 42);
+		tlb_get_stats(t, &st[gig]);
+		struct mos_stats ms = stats(m);
+		assert_int_equal(gig ? ms.gigantic_pages : ms.huge_pages, gig ? 8 : 4096);
+		tlb_destroy(t);
+		done(m, &h);
+	}
+	uint64_t m2 = level_misses(&st[0], &vc.machine, 2), m1 = level_misses(&st[1], &vc.machine, 2);
+	assert_int_equal(st[1].walks, 8);
+	assert_int_equal(st[1].walks_by_size[2], 8);
+	assert_int_equal(m1, 8);
+	assert_int_equal(st[0].walks_by_size[1], st[0].walks);
+	/* 2 MiB: the STLB holds a quarter of the pages; expect ~3/4 of the loads to miss */
+	assert_true(m2 > (uint64_t)n / 2);
+	assert_true(st[0].walks > (uint64_t)n / 2);
+	assert_true(st[1].cycles_per_access < st[0].cycles_per_access);
+	print_message("golden_cove, %d random loads over 8 GiB: STLB misses 2M %llu, 1G %llu; "
+		      "cycles/access 2M %.2f, 1G %.2f\n", n, (unsigned long long)m2,
+		      (unsigned long long)m1, st[0].cycles_per_access, st[1].cycles_per_access);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +664,7 @@ int main(void)
 		cmocka_unit_test(test_morecore_falls_back),
 		cmocka_unit_test(test_morecore_1g_with_thp_scan),
 		cmocka_unit_test(test_random_workloads),
+		cmocka_unit_test(test_1g_pages_cut_stlb_misses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -312,7 +312,7 @@ struct mos_vma {
  *   hugetlb pool page) — one populate of 512 pages; the runtime may try
  *   MADV_COLLAPSE on it.
  * - page_shift 30 with len 1 GiB: a 1 GiB hugetlb pool page — one populate
- *   of 262144 pages (1 GiB of host memory).
+ *   of 262144 pages.
  * - promoted_len != 0 (reservethp): this fault promoted the 2 MiB region
  *   [promoted_start, +promoted_len) to one 2 MiB page, so MimicOS now maps
  *   all 512 subpages. The runtime must populate every page of that region
@@ -612,6 +612,15 @@ unsigned mos_vma_hugetlb_shift(const struct mos_vma *v);
  * HugePages_Free - HugePages_Rsvd). 0 for other shifts or without a pool.
  */
 uint64_t mos_hugetlb_available(const struct mos *m, unsigned page_shift);
+
+/*
+ * True when addr lies strictly inside a hugetlb VMA (a MORECORE one too
+ * when morecore) at an address that is not a multiple of its page size:
+ * cutting the VMA there would split a hugetlb page, which Linux refuses
+ * with EINVAL (hugetlb_vm_op_split). munmap, mremap and madvise advice ask
+ * with morecore = true, MADV_DONTNEED's start with false.
+ */
+bool mos_hugetlb_cuts(const struct mos *m, uint64_t addr, bool morecore);
 
 /* The VMA containing vaddr, or NULL. The pointer is valid until the next change. */
 const struct mos_vma *mos_vma_find(const struct mos *m, uint64_t vaddr);
