@@ -266,6 +266,8 @@ void mos_destroy(struct mos *m)
 		return;
 	if (m->policy_ready && m->policy->fini)
 		m->policy->fini(m->policy_state, &m->env);
+	if (m->env.ures)
+		m->env.alloc.free(m->env.alloc.ctx, m->env.ures, mos_ures_bytes(&m->env));
 	pt_fini(&m->env.pt);
 	ht_fini(&m->ht);
 	vma_set_fini(&m->vmas);
@@ -825,7 +827,8 @@ void mos_get_stats(const struct mos *m, struct mos_stats *out)
 	const struct mos_counters *c = &m->env.ctr;
 	out->frames_pinned = m->frames_pinned;
 	out->frames_reserved =
-		m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0;
+		(m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0) +
+		m->env.ures_count;
 	out->reservations = m->policy->reservations ? m->policy->reservations(m->policy_state) : 0;
 	out->huge_pages = c->huge_pages;
 	out->thp_fault_alloc = c->thp_fault_alloc;
@@ -871,6 +874,17 @@ unsigned mos_node_distance(const struct mos *m, unsigned from, unsigned to)
 {
 	const struct phys *p = &m->env.mem;
 	return from < p->nnodes && to < p->nnodes ? p->dist[from][to] : 0;
+}
+
+bool mos_policy_counter(const struct mos *m, size_t i, const char **name, uint64_t *value)
+{
+	if (i >= m->env.ncounters)
+		return false;
+	if (name)
+		*name = m->env.counter[i].name;
+	if (value)
+		*value = m->env.counter[i].value;
+	return true;
 }
 
 const char *mos_policy_name(const struct mos *m)
@@ -988,9 +1002,23 @@ bool mos_check(const struct mos *m, char *why, size_t why_len)
 	if (!c.seen)
 		return mos_why(why, why_len, "host memory for the check refused, bytes", bytes);
 	bool ok = pt_for_each(&m->env.pt, own_visit, &c);
+	/* A user policy's reserved frames: allocated, neither mapped nor tables. */
+	uint64_t ures = 0;
+	for (uint64_t f = 0; ok && m->env.ures && f < nframes; f++) {
+		if (!mos_ures_test(&m->env, f))
+			continue;
+		ures++;
+		if (c.seen[f >> 3] & (1u << (f & 7)))
+			ok = mos_why(why, why_len, "reserved frame is mapped or a page-table page, pfn", f);
+		else if (phys_block_of(&m->env.mem, f, NULL, NULL) != BUDDY_ALLOC)
+			ok = mos_why(why, why_len, "reserved frame is free in the buddy allocator, pfn", f);
+	}
 	a->free(a->ctx, c.seen, bytes);
 	if (!ok)
 		return false;
+	if (ures != m->env.ures_count)
+		return mos_why(why, why_len, "reserved frame count differs from the reserved bits:",
+			       m->env.ures_count);
 
 	/* Every allocated frame is a table page, mapped data, reserved or pinned. */
 	if (c.data_frames != m->data_frames)
@@ -1014,7 +1042,8 @@ bool mos_check(const struct mos *m, char *why, size_t why_len)
 	if (!ht_check(&m->ht, &m->env.mem, c.ht_mapped, ht_resv, why, why_len))
 		return false;
 	uint64_t reserved =
-		m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0;
+		(m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0) +
+		m->env.ures_count;
 	uint64_t owned = c.tables + c.data_frames + reserved + m->frames_pinned +
 			 ht_free_frames(&m->ht);
 	if (nframes - phys_free_frames(&m->env.mem) != owned)

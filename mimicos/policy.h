@@ -53,6 +53,20 @@ struct mos_env {
 	 * fault/scan call and adds it to the data-frame counters afterwards.
 	 */
 	uint64_t extra_mapped;
+
+	/*
+	 * Policy API version 2 (policy_api.c). Frames a user policy reserved
+	 * (mos_env_reserve): one bit per frame, allocated on the first
+	 * reservation (NULL before), and their number.
+	 */
+	uint8_t *ures;
+	uint64_t ures_count;
+	/* Named counters a user policy published (mos_env_counter). */
+	unsigned ncounters;
+	struct {
+		char name[MOS_POLICY_COUNTER_NAME_MAX + 1];
+		uint64_t value;
+	} counter[MOS_POLICY_MAX_COUNTERS];
 };
 
 /*
@@ -161,6 +175,18 @@ extern const struct mos_policy_services mos_services;
  * invalid.
  */
 bool mos_policy_from_ops(const struct mos_policy_ops *ops, struct mos_policy *out);
+
+/* Bytes of env->ures: one bit per frame. */
+static inline size_t mos_ures_bytes(const struct mos_env *env)
+{
+	return (size_t)((env->mem.nframes + 7) / 8);
+}
+
+/* Frame pfn is reserved by the user policy. */
+static inline bool mos_ures_test(const struct mos_env *env, uint64_t pfn)
+{
+	return env->ures && (env->ures[pfn >> 3] >> (pfn & 7)) & 1;
+}
 
 /* Shared helpers (policy_baseline.c / policy_thp.c). */
 

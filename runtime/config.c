@@ -235,9 +235,10 @@ static const struct mos_policy_ops *load_policy(const char *path, char *why, siz
 		    MOS_POLICY_SYMBOL);
 		return NULL;
 	}
-	if (ops->abi_version != MOS_POLICY_ABI_VERSION) {
-		fmt(why, wlen, "%s is built for policy ABI version %u; this vmemu supports %u", path,
-		    (unsigned)ops->abi_version, (unsigned)MOS_POLICY_ABI_VERSION);
+	if (ops->abi_version < MOS_POLICY_ABI_MIN || ops->abi_version > MOS_POLICY_ABI_VERSION) {
+		fmt(why, wlen, "%s is built for policy ABI version %u; this vmemu supports %u to %u",
+		    path, (unsigned)ops->abi_version, (unsigned)MOS_POLICY_ABI_MIN,
+		    (unsigned)MOS_POLICY_ABI_VERSION);
 		return NULL;
 	}
 	if (!ops->name || !ops->name[0] || !ops->fault || !ops->free_range) {

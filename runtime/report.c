@@ -176,6 +176,12 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 			(unsigned long long)ms->collapses, (unsigned long long)s->scans,
 			(unsigned long long)ms->scan_pages, (unsigned long long)ms->demotions,
 			(unsigned long long)ms->demoted_frames, (unsigned long long)s->pages_promoted_fill);
+	const char *cname;
+	uint64_t cval;
+	for (size_t i = 0; mos_policy_counter(rt.mos, i, &cname, &cval); i++)
+		bprintf(b, "%s%s %llu%s", i ? ", " : "  policy counters       ", cname,
+			(unsigned long long)cval,
+			mos_policy_counter(rt.mos, i + 1, NULL, NULL) ? "" : "  (the policy's own)\n");
 	if (ms->eager_faults || ms->eager_fallbacks) {
 		bprintf(b, "  eager paging          %12llu  eager faults (%llu buddy blocks, %llu fallbacks); "
 			   "%llu faults on premapped pages\n",
@@ -343,6 +349,11 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(m, "eager_blocks", (double)ms->eager_blocks);
 	cJSON_AddNumberToObject(m, "eager_fallbacks", (double)ms->eager_fallbacks);
 	cJSON_AddNumberToObject(m, "frames_pinned", (double)ms->frames_pinned);
+	cJSON *pc = cJSON_AddObjectToObject(m, "policy_counters");
+	const char *cname;
+	uint64_t cval;
+	for (size_t i = 0; mos_policy_counter(rt.mos, i, &cname, &cval); i++)
+		cJSON_AddNumberToObject(pc, cname, (double)cval);
 	if (rt.bloat.measured) {
 		cJSON_AddNumberToObject(m, "bloat_bytes", (double)(rt.bloat.pages_zero * PAGE));
 		cJSON_AddNumberToObject(m, "bloat_pages_checked", (double)rt.bloat.pages_checked);

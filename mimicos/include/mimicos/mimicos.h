@@ -373,7 +373,8 @@ struct mos_stats {
 
 	/* Added with the huge-page policies (zero under baseline). */
 	uint64_t frames_pinned;      /* frames pinned by fragmentation injection */
-	uint64_t frames_reserved;    /* reservethp: reserved frames not mapped yet */
+	uint64_t frames_reserved;    /* reservethp, or a user policy's mos_env_reserve:
+					reserved frames not mapped */
 	uint64_t huge_pages;         /* 2 MiB leaves mapped now */
 	uint64_t thp_fault_alloc;    /* faults mapped as one 2 MiB page (Linux thp_fault_alloc) */
 	uint64_t thp_fault_fallback; /* huge page allowed but no order-9 block (Linux thp_fault_fallback) */
@@ -441,8 +442,8 @@ struct mos;
  * no VMAs, and the named policy. Returns NULL and sets *st on failure:
  * MOS_EINVAL for a size that is zero, not a multiple of 4 KiB or above 2^44
  * bytes, an unknown policy, a policy_ops table that is invalid (abi_version
- * other than MOS_POLICY_ABI_VERSION, name NULL or empty, fault or free_range
- * NULL), a fault_around_pages that is not a power of two,
+ * outside MOS_POLICY_ABI_MIN .. MOS_POLICY_ABI_VERSION, name NULL or empty,
+ * fault or free_range NULL), a fault_around_pages that is not a power of two,
  * a thp_mode out of range, promotion_threshold or fragmentation outside 0..1
  * (or NaN), eager_max_bytes / eager_populate_bytes not 0 or a power of two
  * >= 4 KiB, NUMA fields that break the rules of struct mos_config
@@ -651,6 +652,13 @@ int mos_pfn_node(const struct mos *m, uint64_t pfn);
  * latency model: Linux node_distance()), or 0 when either is not a node.
  */
 unsigned mos_node_distance(const struct mos *m, unsigned from, unsigned to);
+
+/*
+ * Named counters a caller-supplied policy published (policy_api.h,
+ * mos_env_counter, ABI 2), in the order it registered them: the i-th name
+ * and value. False past the last (always for built-in policies).
+ */
+bool mos_policy_counter(const struct mos *m, size_t i, const char **name, uint64_t *value);
 
 /*
  * Name of the policy in force ("baseline", "thp", "reservethp",
