@@ -399,6 +399,9 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 		cJSON_AddNumberToObject(e, "start", (double)v->start);
 		cJSON_AddNumberToObject(e, "bytes", (double)(v->end - v->start));
 		cJSON_AddStringToObject(e, "kind", v->flags & MOS_VMA_HEAP ? "heap" : "mmap");
+		/* hugetlb VMAs (and a heap backed by a pool): their page size */
+		cJSON_AddNumberToObject(e, "hugetlb_page_bytes",
+					mos_vma_hugetlb_shift(v) ? (double)(1ull << mos_vma_hugetlb_shift(v)) : 0);
 		cJSON_AddNumberToObject(e, "phys_ranges", (double)n);
 		cJSON *list = cJSON_AddArrayToObject(e, "first_ranges");
 		for (size_t k = 0; k < n && k < VM_REPORT_RANGES; k++) {

@@ -699,6 +699,12 @@ void *vm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 	pthread_mutex_lock(&rt.lock);
 	bool replaces = fixed && overlaps_managed((uintptr_t)addr, page_up(len));
+	if (replaces && (hugetlb_cut((uintptr_t)addr, true) ||
+			 hugetlb_cut((uintptr_t)addr + page_up(len), true))) {
+		pthread_mutex_unlock(&rt.lock);
+		errno = EINVAL; /* the implied munmap would split a hugetlb page */
+		return MAP_FAILED;
+	}
 	void *p = raw_mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED) {
 		if (replaces)
@@ -752,6 +758,13 @@ void *vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 			errno = EINVAL;
 			return MAP_FAILED;
 		}
+	}
+	uint64_t na = (uintptr_t)new_addr;
+	if ((flags & MREMAP_FIXED) && !(na & (PAGE - 1)) && overlaps_managed(na, page_up(new_len)) &&
+	    (hugetlb_cut(na, true) || hugetlb_cut(na + page_up(new_len), true))) {
+		pthread_mutex_unlock(&rt.lock); /* the target's munmap would split a hugetlb page */
+		errno = EINVAL;
+		return MAP_FAILED;
 	}
 	void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 	int e = errno;

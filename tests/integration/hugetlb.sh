@@ -17,7 +17,7 @@ grep -q "hugetlb mapping of 4 x 2m" "$T/h2m.vmemu.err" || fail "h2m: the pool di
 grep -q "ordinary mapping" "$T/h2m.native.err" || fail "h2m: native MAP_HUGETLB did not fail"
 [[ $(j h2m 'j["address_space"]["hugetlb_mmaps"]') == 1 ]] || fail "h2m: hugetlb mmaps"
 [[ $(j h2m 'j["address_space"]["hugetlb_mmaps_enomem"]') == 1 ]] || fail "h2m: the 5-page mmap was not refused"
-[[ $(j h2m 'j["address_space"]["hugetlb_calls_einval"]') == 4 ]] || fail "h2m: EINVAL refusals"
+[[ $(j h2m 'j["address_space"]["hugetlb_calls_einval"]') == 5 ]] || fail "h2m: EINVAL refusals"
 # 4 pages, and page 0 again after DONTNEED; one 2 MiB populate each
 [[ $(j h2m 'j["memory"]["hugetlb"]["2M"]["faults"]') == 5 ]] || fail "h2m: $(j h2m 'j["memory"]["hugetlb"]') "
 [[ $(j h2m 'j["memory"]["hugetlb"]["2M"]["free"]') == 4 ]] || fail "h2m: pages not back in the pool"

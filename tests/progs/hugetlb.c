@@ -8,7 +8,9 @@
  * would have done (a DONTNEED range rounded down to whole huge pages, refused
  * partial munmap and growing mremap skipped), so stdout is the same either
  * way: checksums of the data after each step. Where the hugetlb mapping
- * succeeded, every refusal must come with EINVAL (exit 3 otherwise). One
+ * succeeded, every refusal must come with EINVAL (exit 3 otherwise): five
+ * of them (munmap and MAP_FIXED inside a page, DONTNEED from inside a page,
+ * MADV_FREE, growing mremap). One
  * more mapping of PAGES + 1 pages must fail with ENOMEM on both (the pool of
  * the emulated machine holds PAGES pages; the host none).
  */
@@ -87,9 +89,13 @@ int main(int argc, char **argv)
 	}
 	printf("written: %llu\n", checksum(p, len));
 
-	/* munmap of part of a huge page: EINVAL, the data stays */
-	if (huge)
+	/* munmap of part of a huge page, or MAP_FIXED over part of one: EINVAL, the data stays */
+	if (huge) {
 		expect_einval(munmap(p + PAGE, PAGE), "munmap inside a huge page");
+		void *f = mmap(p + PAGE, PAGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		expect_einval(f == MAP_FAILED ? -1 : 0, "MAP_FIXED inside a huge page");
+	}
 	/* DONTNEED: the start must be aligned, the end is rounded down */
 	if (huge)
 		expect_einval(madvise(p + PAGE, hp, MADV_DONTNEED), "DONTNEED from inside a page");
