@@ -634,8 +634,14 @@ enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint
 	}
 	enum mos_status st = move_leaves(m, old, old + keep, new);
 	note_tables(m);
-	if (st != MOS_OK)
+	if (st != MOS_OK) {
+		/* The VMA stays whole: the hugetlb pages cut off above are all
+		 * unmapped now and reserved again (the pool has them: it got the
+		 * mapped ones back and lost none). */
+		if (hsh && keep < old_len)
+			ht_vma_reserve(&m->ht, v.flags, old + keep, old_len - keep);
 		return st;
+	}
 	vma_remove_range(&m->vmas, old, old_end);      /* room reserved: cannot fail */
 	vma_insert(&m->vmas, new, new_end, v.flags); /* no overlap, room reserved */
 	release_tables(m, old, old_end);

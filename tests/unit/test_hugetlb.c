@@ -336,6 +336,16 @@ static void test_mremap_moves_whole_pages(void **state)
 	assert_int_equal(mos_vma_move(m, V, 4 * MB2, N, 4 * MB2 + P), MOS_EINVAL);
 	assert_int_equal(mos_vma_move(m, V, 2 * MB2, N, 3 * MB2), MOS_EINVAL);
 	chk(m);
+	/* host memory failing half-way (the PD at N): nothing moved, the pages
+	 * cut off are unmapped but the VMA keeps them reserved */
+	h.fail_after = 0;
+	assert_int_equal(mos_vma_move(m, V, 4 * MB2, N, 2 * MB2), MOS_EHOST);
+	h.fail_after = -1;
+	assert_int_equal(xl(m, V + MB2, NULL), pf[1]);
+	assert_int_equal(xl(m, V + 2 * MB2, NULL), NONE);
+	assert_int_equal(stats(m).hugetlb_resv[MOS_HUGETLB_2M], 2);
+	chk(m);
+	pf[2] = fault(m, V + 2 * MB2).pfn;
 	/* move and shrink to 2 pages: pages 0, 1 move with their frames, page 2
 	 * goes back to the pool, page 3's reservation is dropped */
 	assert_int_equal(mos_vma_move(m, V, 4 * MB2, N, 2 * MB2), MOS_OK);
