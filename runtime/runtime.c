@@ -637,7 +637,7 @@ static void *hugetlb_mmap(void *addr, size_t len, int prot, int flags, unsigned 
 		rt.st.hugetlb_enomem++;
 	} else if (fixed) {
 		uint64_t a = (uintptr_t)addr;
-		bool replaces = overlaps_managed(a, hlen);
+		bool replaces = (flags & MAP_FIXED) && overlaps_managed(a, hlen); /* not NOREPLACE */
 		if (replaces && (hugetlb_cut(a, true) || hugetlb_cut(a + hlen, true))) {
 			e = EINVAL;
 		} else {
