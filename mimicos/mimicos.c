@@ -19,7 +19,6 @@
 struct mos {
 	struct mos_env env; /* allocator, buddy, page table, fault-around */
 	struct vma_set vmas;
-	struct hugetlb ht; /* hugetlb pools */
 	const struct mos_policy *policy; /* a built-in, or &user_policy */
 	struct mos_policy user_policy;   /* copied from mos_config.policy_ops */
 	void *policy_state;
@@ -29,6 +28,7 @@ struct mos {
 	uint64_t faults, refaults, pages_mapped, pages_unmapped, oom_events;
 	uint64_t frames_pinned; /* fragmentation injection, never freed */
 	uint64_t scan_cursor;   /* mos_scan resumes here */
+	struct hugetlb ht;      /* hugetlb pools */
 };
 
 static const struct mos_policy *const policies[] = {

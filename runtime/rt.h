@@ -40,11 +40,11 @@ struct vm_stats {
 	uint64_t mremaps;          /* mremaps of managed memory */
 	uint64_t mremap_resets;    /* mremaps MimicOS could not follow */
 	uint64_t madvise_discards; /* DONTNEED/FREE/REMOVE on managed memory */
+	struct hist latency;       /* fault service time, ns (read -> woken) */
 	uint64_t hugetlb_mmaps;    /* MAP_HUGETLB mmaps served from the emulated pools */
 	uint64_t hugetlb_enomem;   /* MAP_HUGETLB mmaps refused: pool short (ENOMEM, as Linux) */
 	uint64_t hugetlb_einval;   /* munmap/mremap/madvise refused: would split a hugetlb page */
 	uint64_t hugetlb_native;   /* MAP_HUGETLB mmaps left to the kernel (shared, odd sizes) */
-	struct hist latency;       /* fault service time, ns (read -> woken) */
 };
 
 #define VM_MAX_HANDLERS 8
