@@ -12,7 +12,9 @@
  *             are counted and skipped.
  *   faults    the first touch of a page is a MimicOS fault (mos_fault) with
  *             the configured policy, memory size and fault-around, so page
- *             sizes come from the policy; every data access is then
+ *             sizes come from the policy (with hugetlb.heap = 2m or 1g, from
+ *             that hugetlb pool first, where the aligned region around the
+ *             touch is still empty); every data access is then
  *             translated (mos_translate + mos_walk_path) and fed to the TLB
  *             model (tlb_access, untimed: trace time units differ between
  *             formats, so walks never queue for a walker).
@@ -608,11 +610,16 @@ int cmd_replay(int argc, char **argv)
 	r.mos = mos_create(&mc, &ma, &st);
 	if (!r.mos) {
 		fprintf(stderr, "vmemu: replay: cannot create the emulated machine (policy %s, "
-				"memory.size %llu): %s\n",
-			r.cfg.policy, (unsigned long long)r.cfg.memory_size, mos_status_str(st));
+				"memory.size %llu, hugetlb.nr_2m %llu, hugetlb.nr_1g %llu): %s\n",
+			r.cfg.policy, (unsigned long long)r.cfg.memory_size,
+			(unsigned long long)r.cfg.hugetlb_nr_2m, (unsigned long long)r.cfg.hugetlb_nr_1g,
+			mos_status_str(st));
 		return 2;
 	}
-	if ((st = mos_vma_add(r.mos, USER_START, USER_END - USER_START, MOS_VMA_MMAP)) != MOS_OK) {
+	/* hugetlb.heap: the trace has no heap boundaries, so the whole address
+	 * space takes pool pages where a whole empty aligned region allows */
+	uint32_t vf = MOS_VMA_MMAP | (vm_heap_vma_flags(&r.cfg) & ~(uint32_t)MOS_VMA_HEAP);
+	if ((st = mos_vma_add(r.mos, USER_START, USER_END - USER_START, vf)) != MOS_OK) {
 		fprintf(stderr, "vmemu: replay: cannot manage the user address space: %s\n",
 			mos_status_str(st));
 		return 2;

@@ -34,6 +34,7 @@ static const struct metric metrics[] = {
 	{ "faults handled", "faults", "handled", 1, "" },
 	{ "4K mapped", "memory", "mapped_4k_bytes", 1 << 20, "MiB" },
 	{ "2M mapped", "memory", "mapped_2m_bytes", 1 << 20, "MiB" },
+	{ "1G mapped", "memory", "mapped_1g_bytes", 1 << 20, "MiB" },
 	{ "promotions", "memory", "promotions", 1, "" },
 	{ "demotions", "memory", "demotions", 1, "" },
 	{ "frames peak", "memory", "frames_in_use_peak", 1, "" },

@@ -158,14 +158,15 @@ enum mos_status buddy_split(struct buddy *b, uint64_t pfn, unsigned order, unsig
 	return MOS_OK;
 }
 
-enum mos_status buddy_alloc_at(struct buddy *b, uint64_t pfn)
+enum mos_status buddy_alloc_block_at(struct buddy *b, uint64_t pfn, unsigned order)
 {
 	uint64_t h;
 	unsigned k;
-	if (pfn >= b->nframes || buddy_block_of(b, pfn, &h, &k) != BUDDY_FREE)
+	if (order > MOS_MAX_ORDER || (pfn & (BLOCK(order) - 1)) || pfn >= b->nframes ||
+	    buddy_block_of(b, pfn, &h, &k) != BUDDY_FREE || k < order)
 		return MOS_EINVAL;
 	list_del(b, h, k);
-	while (k > 0) { /* keep the half holding pfn, free the other */
+	while (k > order) { /* keep the half holding pfn, free the other */
 		k--;
 		if (pfn >= h + BLOCK(k)) {
 			list_push(b, h, k);
@@ -175,9 +176,14 @@ enum mos_status buddy_alloc_at(struct buddy *b, uint64_t pfn)
 		}
 	}
 	b->frames[pfn].state = BUDDY_ALLOC;
-	b->frames[pfn].order = 0;
-	b->frames_free--;
+	b->frames[pfn].order = (uint8_t)order;
+	b->frames_free -= BLOCK(order);
 	return MOS_OK;
+}
+
+enum mos_status buddy_alloc_at(struct buddy *b, uint64_t pfn)
+{
+	return buddy_alloc_block_at(b, pfn, 0);
 }
 
 enum buddy_state buddy_block_of(const struct buddy *b, uint64_t pfn, uint64_t *head,

@@ -93,6 +93,17 @@ enum mos_status buddy_split(struct buddy *b, uint64_t pfn, unsigned order, unsig
 enum mos_status buddy_alloc_at(struct buddy *b, uint64_t pfn);
 
 /*
+ * Allocate the chosen block of 2^order frames at pfn (a multiple of 2^order,
+ * order <= MOS_MAX_ORDER) when all its frames are free, i.e. it lies inside
+ * one free block: that block is split around it, as buddy_alloc_at does for
+ * one frame (Linux alloc_contig_range takes chosen ranges out of the free
+ * lists this way). Used to carve hugetlb pool pages. Cost O(MOS_MAX_ORDER).
+ * Errors: MOS_EINVAL (nothing changed) when the block is misaligned, beyond
+ * memory or not entirely free.
+ */
+enum mos_status buddy_alloc_block_at(struct buddy *b, uint64_t pfn, unsigned order);
+
+/*
  * The block containing frame pfn: its state (BUDDY_FREE or BUDDY_ALLOC), its
  * head PFN in *head and its order in *order (either pointer may be NULL).
  * Cost O(MOS_MAX_ORDER). Returns BUDDY_TAIL only for pfn >= nframes or

@@ -5,6 +5,7 @@
 #ifndef MIMICOS_CORE_H
 #define MIMICOS_CORE_H
 
+#include "hugetlb.h"
 #include "policy.h"
 #include "reclaim.h"
 #include "u64map.h"
@@ -68,7 +69,8 @@ struct mos {
 	uint64_t faults, refaults, pages_mapped, pages_unmapped, oom_events;
 	uint64_t frames_pinned; /* fragmentation injection, never freed */
 	uint64_t scan_cursor;   /* mos_scan resumes here */
-	struct swap sw;
+	struct swap sw;         /* swap slots, swap cache, reclaim units */
+	struct hugetlb ht;      /* hugetlb pools */
 };
 
 /* mimicos.c: let the policy unmap [start, end) and free its frames. */

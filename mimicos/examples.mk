@@ -19,3 +19,13 @@ $(BUILD)/examples/%.so: configs/examples/%.c mimicos/include/mimicos/policy_api.
 
 # test_policy_api dlopen()s build/examples/policy_nextfit.so.
 $(BUILD)/tests/test_policy_api: | $(EXAMPLE_SOS)
+
+# tests/unit/policy_v1.c: a policy built for policy ABI version 1, which
+# test_policy_api loads to show that older policies still load.
+POLICY_V1 := $(BUILD)/tests/policy_v1.so
+all: $(POLICY_V1)
+$(POLICY_V1): tests/unit/policy_v1.c mimicos/include/mimicos/policy_api.h \
+		mimicos/include/mimicos/mimicos.h
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_FLAGS) -o $@ $<
+$(BUILD)/tests/test_policy_api: | $(POLICY_V1)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buddy.h"
+#include "hugetlb.h"
 #include "phys.h"
 #include "pagetable.h"
 #include "policy.h"
@@ -229,6 +230,8 @@ struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator 
 	m->policy = policy;
 	vma_set_init(&m->vmas, alloc);
 	*st = phys_init(&m->env.mem, cfg, alloc);
+	if (*st == MOS_OK) /* boot-time pools first, as Linux's hugepages= */
+		*st = ht_init(&m->ht, &m->env.mem, cfg->hugetlb_nr_2m, cfg->hugetlb_nr_1g, alloc);
 	if (*st == MOS_OK)
 		*st = pt_init_phys(&m->env.pt, &m->env.mem, alloc);
 	if (*st == MOS_OK)
@@ -253,7 +256,10 @@ void mos_destroy(struct mos *m)
 	if (m->policy_ready && m->policy->fini)
 		m->policy->fini(m->policy_state, &m->env);
 	swap_fini(m);
+	if (m->env.ures)
+		m->env.alloc.free(m->env.alloc.ctx, m->env.ures, mos_ures_bytes(&m->env));
 	pt_fini(&m->env.pt);
+	ht_fini(&m->ht);
 	vma_set_fini(&m->vmas);
 	phys_fini(&m->env.mem);
 	struct mos_allocator a = m->env.alloc;
@@ -358,8 +364,12 @@ static enum mos_status split_at(struct mos *m, uint64_t addr, uint64_t lo, uint6
 	if (!(addr & (MOS_HPAGE_SIZE - 1)) || addr >= PT_VA_LIMIT ||
 	    pt_lookup(&m->env.pt, addr, &pfn, &shift) != MOS_OK || shift != MOS_HPAGE_SHIFT)
 		return MOS_OK;
-	uint64_t hva = addr & ~(MOS_HPAGE_SIZE - 1);
-	return demote_huge(m, hva, pfn - ((addr - hva) >> MOS_PAGE_SHIFT), lo, hi, free_inside);
+	uint64_t hva = addr & ~(MOS_HPAGE_SIZE - 1), head = pfn - ((addr - hva) >> MOS_PAGE_SHIFT);
+	int kind;
+	uint64_t idx;
+	if (ht_page_of(&m->ht, head, &kind, &idx))
+		return MOS_OK; /* a hugetlb page is never split (callers keep it whole) */
+	return demote_huge(m, hva, head, lo, hi, free_inside);
 }
 
 /* munmap/discard: split 2 MiB leaves straddling the ends, freeing the inside part. */
@@ -370,11 +380,74 @@ static enum mos_status split_edges(struct mos *m, uint64_t start, uint64_t end)
 	return a != MOS_OK ? a : b;
 }
 
+unsigned mos_vma_hugetlb_shift(const struct mos_vma *v)
+{
+	int k = ht_kind(v->flags);
+	return k < 0 ? 0 : k == MOS_HUGETLB_1G ? MOS_GPAGE_SHIFT : MOS_HPAGE_SHIFT;
+}
+
+uint64_t mos_hugetlb_available(const struct mos *m, unsigned page_shift)
+{
+	for (int k = 0; k < MOS_HUGETLB_SIZES; k++) {
+		const struct ht_pool *pl = &m->ht.pool[k];
+		if (pl->shift == page_shift)
+			return pl->nfree - pl->resv;
+	}
+	return 0;
+}
+
+bool mos_hugetlb_cuts(const struct mos *m, uint64_t addr, bool morecore)
+{
+	size_t i = vma_find(&m->vmas, addr);
+	if (i == SIZE_MAX || m->vmas.v[i].start == addr)
+		return false;
+	const struct mos_vma *v = &m->vmas.v[i];
+	unsigned sh = mos_vma_hugetlb_shift(v);
+	return sh && (morecore || !(v->flags & MOS_VMA_HUGETLB_MORECORE)) &&
+	       (addr & ((1ull << sh) - 1));
+}
+
+/*
+ * Give the pool pages of the hugetlb VMA parts inside [start, end) back to
+ * their pools (ht_release; going: the VMA parts are being removed) and keep
+ * the counters. For MADV_DONTNEED (!going) of a hugetlb VMA the part's end
+ * is aligned down to the page size, as Linux's
+ * madvise_dontneed_free_valid_vma does; the caller checked the start.
+ */
+static void unmap_hugetlb(struct mos *m, uint64_t start, uint64_t end, bool going)
+{
+	const struct vma_set *s = &m->vmas;
+	for (size_t i = vma_lower_bound(s, start); i < s->n && s->v[i].start < end; i++) {
+		const struct mos_vma *v = &s->v[i];
+		unsigned sh = mos_vma_hugetlb_shift(v);
+		if (!sh)
+			continue;
+		uint64_t lo = start > v->start ? start : v->start, hi = end < v->end ? end : v->end;
+		if (!going && !(v->flags & MOS_VMA_HUGETLB_MORECORE))
+			hi &= ~((1ull << sh) - 1);
+		if (hi <= lo)
+			continue;
+		uint64_t n = ht_release(&m->ht, &m->env.pt, v, lo, hi, going);
+		m->pages_unmapped += n;
+		m->data_frames -= n;
+		if (sh == MOS_HPAGE_SHIFT)
+			m->env.ctr.huge_pages -= n >> (sh - MOS_PAGE_SHIFT);
+		else
+			m->env.ctr.gigantic_pages -= n >> (sh - MOS_PAGE_SHIFT);
+	}
+}
+
 enum mos_status mos_vma_add(struct mos *m, uint64_t start, uint64_t len, uint32_t flags)
 {
 	if (!range_ok(start, len))
 		return MOS_EINVAL;
-	return vma_insert(&m->vmas, start, start + len, flags);
+	enum mos_status st = ht_vma_reserve(&m->ht, flags, start, len);
+	if (st != MOS_OK)
+		return st;
+	st = vma_insert(&m->vmas, start, start + len, flags);
+	if (st != MOS_OK)
+		ht_vma_unreserve(&m->ht, flags, len);
+	return st;
 }
 
 enum mos_status mos_vma_remove(struct mos *m, uint64_t start, uint64_t len)
@@ -382,10 +455,13 @@ enum mos_status mos_vma_remove(struct mos *m, uint64_t start, uint64_t len)
 	if (!aligned_ok(start, len))
 		return MOS_EINVAL;
 	uint64_t end = start + len;
-	enum mos_status st = vma_remove_range(&m->vmas, start, end);
-	if (st != MOS_OK)
-		return st;
-	st = split_edges(m, start, end);
+	if (mos_hugetlb_cuts(m, start, true) || mos_hugetlb_cuts(m, end, true))
+		return MOS_EINVAL;
+	if (vma_reserve(&m->vmas, 1) != MOS_OK) /* a split in two needs a slot */
+		return MOS_EHOST;
+	unmap_hugetlb(m, start, end, true); /* while the VMAs still say what is hugetlb */
+	vma_remove_range(&m->vmas, start, end); /* room reserved: cannot fail */
+	enum mos_status st = split_edges(m, start, end);
 	swap_drop_range(m, start, end);
 	mos_core_unmap(m, start, end);
 	release_tables(m, start, end);
@@ -396,6 +472,9 @@ enum mos_status mos_discard(struct mos *m, uint64_t start, uint64_t len)
 {
 	if (!aligned_ok(start, len))
 		return MOS_EINVAL;
+	if (mos_hugetlb_cuts(m, start, false))
+		return MOS_EINVAL;
+	unmap_hugetlb(m, start, start + len, false);
 	enum mos_status st = split_edges(m, start, start + len);
 	swap_drop_range(m, start, start + len);
 	mos_core_unmap(m, start, start + len);
@@ -407,6 +486,8 @@ enum mos_status mos_vma_advise(struct mos *m, uint64_t start, uint64_t len, enum
 	if (!range_ok(start, len) || (advice != MOS_ADV_HUGEPAGE && advice != MOS_ADV_NOHUGEPAGE))
 		return MOS_EINVAL;
 	uint64_t end = start + len;
+	if (mos_hugetlb_cuts(m, start, true) || mos_hugetlb_cuts(m, end, true))
+		return MOS_EINVAL;
 	if (vma_reserve(&m->vmas, 2) != MOS_OK)
 		return MOS_EHOST;
 	/* A VMA boundary inside a 2 MiB page splits it (Linux vma_adjust_trans_huge). */
@@ -485,6 +566,9 @@ enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint
 	if (vi == SIZE_MAX || old_end > m->vmas.v[vi].end)
 		return MOS_ENOVMA;
 	const struct mos_vma v = m->vmas.v[vi];
+	unsigned hsh = mos_vma_hugetlb_shift(&v);
+	if (hsh && (((old | new | old_len | new_len) & ((1ull << hsh) - 1)) || new_len > old_len))
+		return MOS_EINVAL; /* Linux mremap of hugetlb: aligned, and never growing */
 
 	/* The new range may overlap only the part being moved. */
 	for (size_t i = vma_lower_bound(&m->vmas, new); i < m->vmas.n && m->vmas.v[i].start < new_end;
@@ -541,12 +625,20 @@ enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint
 		return MOS_EHOST;
 
 	/* Pages beyond new_len go first, so that no moved page can land on one. */
-	if (keep < old_len)
+	if (keep < old_len) {
+		unmap_hugetlb(m, old + keep, old_end, true);
 		mos_core_unmap(m, old + keep, old_end);
+	}
 	enum mos_status st = move_leaves(m, old, old + keep, new);
 	note_tables(m);
-	if (st != MOS_OK)
+	if (st != MOS_OK) {
+		/* The VMA stays whole: the hugetlb pages cut off above are all
+		 * unmapped now and reserved again (the pool has them: it got the
+		 * mapped ones back and lost none). */
+		if (hsh && keep < old_len)
+			ht_vma_reserve(&m->ht, v.flags, old + keep, old_len - keep);
 		return st;
+	}
 	vma_remove_range(&m->vmas, old, old_end);      /* room reserved: cannot fail */
 	vma_insert(&m->vmas, new, new_end, v.flags); /* no overlap, room reserved */
 	release_tables(m, old, old_end);
@@ -578,7 +670,16 @@ enum mos_status mos_fault(struct mos *m, uint64_t vaddr, bool is_write,
 	swap_begin(m);
 	swap_before_fault(m, vaddr, out);
 	bool major = out->major, hit = out->swapcache_hit;
-	enum mos_status st = m->policy->fault(m->policy_state, &m->env, &vma, vaddr, is_write, out);
+	enum mos_status st = MOS_ENOENT; /* hugetlb VMAs: the pool; the rest: the policy */
+	if (ht_kind(vma.flags) >= 0) {
+		st = ht_fault(&m->ht, &m->env.mem, &m->env.pt, &vma, vaddr, out);
+		if (st == MOS_OK && out->page_shift == MOS_HPAGE_SHIFT)
+			m->env.ctr.huge_pages++;
+		else if (st == MOS_OK)
+			m->env.ctr.gigantic_pages++;
+	}
+	if (st == MOS_ENOENT) /* not hugetlb, or a MORECORE fault the pool cannot serve */
+		st = m->policy->fault(m->policy_state, &m->env, &vma, vaddr, is_write, out);
 	note_tables(m);
 	if (st == MOS_ENOMEM)
 		m->oom_events++;
@@ -620,6 +721,10 @@ size_t mos_scan(struct mos *m, uint64_t max_pages, struct mos_range *out, size_t
 			continue;
 		}
 		const struct mos_vma v = s->v[i];
+		if (ht_kind(v.flags) >= 0 && !(v.flags & MOS_VMA_HUGETLB_MORECORE)) {
+			cur = v.end; /* only pool pages there: nothing to collapse */
+			continue;
+		}
 		if (cur < v.start)
 			cur = v.start;
 		uint64_t region = (cur + MOS_HPAGE_SIZE - 1) & ~(MOS_HPAGE_SIZE - 1);
@@ -634,8 +739,11 @@ size_t mos_scan(struct mos *m, uint64_t max_pages, struct mos_range *out, size_t
 			continue;
 		}
 		cur = region + MOS_HPAGE_SIZE;
-		if (lf.page_shift != MOS_PAGE_SHIFT)
-			continue; /* already huge: free to skip */
+		if (lf.page_shift != MOS_PAGE_SHIFT) { /* already huge: free to skip */
+			if (lf.vaddr + (1ull << lf.page_shift) > cur)
+				cur = lf.vaddr + (1ull << lf.page_shift); /* all of a 1 GiB leaf */
+			continue;
+		}
 		budget = budget > MOS_HPAGE_PAGES ? budget - MOS_HPAGE_PAGES : 0;
 		m->env.ctr.scan_pages += MOS_HPAGE_PAGES;
 		m->env.extra_mapped = 0;
@@ -739,7 +847,8 @@ void mos_get_stats(const struct mos *m, struct mos_stats *out)
 	const struct mos_counters *c = &m->env.ctr;
 	out->frames_pinned = m->frames_pinned;
 	out->frames_reserved =
-		m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0;
+		(m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0) +
+		m->env.ures_count;
 	out->reservations = m->policy->reservations ? m->policy->reservations(m->policy_state) : 0;
 	out->huge_pages = c->huge_pages;
 	out->thp_fault_alloc = c->thp_fault_alloc;
@@ -756,6 +865,17 @@ void mos_get_stats(const struct mos *m, struct mos_stats *out)
 	out->eager_fallbacks = c->eager_fallbacks;
 	out->eager_blocks = c->eager_blocks;
 	swap_stats(m, out);
+	for (int k = 0; k < MOS_HUGETLB_SIZES; k++) {
+		const struct ht_pool *pl = &m->ht.pool[k];
+		out->hugetlb_pages[k] = pl->nr;
+		out->hugetlb_free[k] = pl->nfree;
+		out->hugetlb_resv[k] = pl->resv;
+		out->hugetlb_faults[k] = pl->faults;
+		out->hugetlb_morecore_faults[k] = pl->morecore_faults;
+		out->hugetlb_fallback[k] = pl->fallbacks;
+		out->hugetlb_resv_fail[k] = pl->resv_fail;
+	}
+	out->gigantic_pages = c->gigantic_pages;
 }
 
 enum mos_status mos_set_cpu_node(struct mos *m, unsigned node)
@@ -777,6 +897,17 @@ unsigned mos_node_distance(const struct mos *m, unsigned from, unsigned to)
 	return from < p->nnodes && to < p->nnodes ? p->dist[from][to] : 0;
 }
 
+bool mos_policy_counter(const struct mos *m, size_t i, const char **name, uint64_t *value)
+{
+	if (i >= m->env.ncounters)
+		return false;
+	if (name)
+		*name = m->env.counter[i].name;
+	if (value)
+		*value = m->env.counter[i].value;
+	return true;
+}
+
 const char *mos_policy_name(const struct mos *m)
 {
 	return m->policy->name;
@@ -786,7 +917,9 @@ const char *mos_policy_name(const struct mos *m)
 struct own_check {
 	const struct mos *m;
 	uint8_t *seen; /* one bit per frame: owned by a table page or a leaf */
-	uint64_t tables, data_frames, huge;
+	uint64_t tables, data_frames, huge, gig;
+	uint64_t ht_mapped[MOS_HUGETLB_SIZES]; /* pool leaves per pool */
+	uint64_t ht_strict[MOS_HUGETLB_SIZES]; /* of those, in non-MORECORE VMAs */
 	char *why;
 	size_t why_len;
 };
@@ -825,7 +958,30 @@ static bool own_visit(void *ctx, bool is_table, uint64_t vaddr, uint64_t pfn, un
 	unsigned order = 0;
 	bool own_block = pfn < b->nframes && phys_block_of(b, pfn, &head, &order) == BUDDY_ALLOC &&
 			 head == pfn && order == page_shift - MOS_PAGE_SHIFT;
-	if (page_shift == MOS_HPAGE_SHIFT) {
+	/* hugetlb: pool pages only in hugetlb VMAs of their size; strict ones hold nothing else */
+	const struct hugetlb *ht = &c->m->ht;
+	int vk = ht_kind(v->flags), pk;
+	uint64_t idx;
+	bool pool = ht_page_of(ht, pfn, &pk, &idx) && ht->pool[pk].shift == page_shift;
+	if (pool) {
+		if (pk != vk)
+			return mos_why(c->why, c->why_len,
+				       "hugetlb page mapped outside a hugetlb VMA of its size, vaddr", vaddr);
+		if (!ht->pool[pk].in_use[idx])
+			return mos_why(c->why, c->why_len, "hugetlb page mapped but free in its pool, pfn",
+				       pfn);
+		c->ht_mapped[pk]++;
+		if (!(v->flags & MOS_VMA_HUGETLB_MORECORE))
+			c->ht_strict[pk]++;
+	} else if (vk >= 0 && !(v->flags & MOS_VMA_HUGETLB_MORECORE)) {
+		return mos_why(c->why, c->why_len, "hugetlb VMA maps a page not from its pool, vaddr",
+			       vaddr);
+	}
+	if (page_shift == MOS_GPAGE_SHIFT) {
+		c->gig++;
+		if (!pool)
+			return mos_why(c->why, c->why_len, "1 GiB leaf is not a hugetlb pool page, pfn", pfn);
+	} else if (page_shift == MOS_HPAGE_SHIFT) {
 		c->huge++;
 		if (!own_block)
 			return mos_why(c->why, c->why_len, "2 MiB leaf is not one order-9 block, pfn", pfn);
@@ -837,9 +993,16 @@ static bool own_visit(void *ctx, bool is_table, uint64_t vaddr, uint64_t pfn, un
 				       "4 KiB leaf is neither an order-0 block nor a reserved subpage, pfn",
 				       pfn);
 	}
-	for (uint64_t f = 0; f < size >> MOS_PAGE_SHIFT; f++)
-		if (!own_frame(c, pfn + f, "mapped frame beyond memory, pfn"))
+	for (uint64_t f = 0; f < size >> MOS_PAGE_SHIFT; f++) {
+		uint64_t x = pfn + f;
+		if (pool) { /* ht_check verifies its blocks: only count it once */
+			if (c->seen[x >> 3] & (1u << (x & 7)))
+				return mos_why(c->why, c->why_len, "frame used twice, pfn", x);
+			c->seen[x >> 3] |= (uint8_t)(1u << (x & 7));
+		} else if (!own_frame(c, x, "mapped frame beyond memory, pfn")) {
 			return false;
+		}
+	}
 	c->data_frames += size >> MOS_PAGE_SHIFT;
 	return true;
 }
@@ -860,9 +1023,23 @@ bool mos_check(const struct mos *m, char *why, size_t why_len)
 	if (!c.seen)
 		return mos_why(why, why_len, "host memory for the check refused, bytes", bytes);
 	bool ok = pt_for_each(&m->env.pt, own_visit, &c) && swap_check(m, c.seen, why, why_len);
+	/* A user policy's reserved frames: allocated, neither mapped nor tables. */
+	uint64_t ures = 0;
+	for (uint64_t f = 0; ok && m->env.ures && f < nframes; f++) {
+		if (!mos_ures_test(&m->env, f))
+			continue;
+		ures++;
+		if (c.seen[f >> 3] & (1u << (f & 7)))
+			ok = mos_why(why, why_len, "reserved frame is mapped or a page-table page, pfn", f);
+		else if (phys_block_of(&m->env.mem, f, NULL, NULL) != BUDDY_ALLOC)
+			ok = mos_why(why, why_len, "reserved frame is free in the buddy allocator, pfn", f);
+	}
 	a->free(a->ctx, c.seen, bytes);
 	if (!ok)
 		return false;
+	if (ures != m->env.ures_count)
+		return mos_why(why, why_len, "reserved frame count differs from the reserved bits:",
+			       m->env.ures_count);
 
 	/* Every allocated frame is a table page, mapped data, reserved or pinned. */
 	if (c.data_frames != m->data_frames)
@@ -870,16 +1047,31 @@ bool mos_check(const struct mos *m, char *why, size_t why_len)
 			       c.data_frames);
 	if (c.huge != m->env.ctr.huge_pages)
 		return mos_why(why, why_len, "huge_pages counter differs from the 2 MiB leaves:", c.huge);
+	if (c.gig != m->env.ctr.gigantic_pages)
+		return mos_why(why, why_len, "gigantic_pages counter differs from the 1 GiB leaves:",
+			       c.gig);
+	/* Every page of a (non-MORECORE) hugetlb VMA is mapped or reserved in its pool. */
+	uint64_t ht_resv[MOS_HUGETLB_SIZES] = { 0 };
+	for (size_t i = 0; i < m->vmas.n; i++) {
+		const struct mos_vma *v = &m->vmas.v[i];
+		int k = ht_kind(v->flags);
+		if (k >= 0 && !(v->flags & MOS_VMA_HUGETLB_MORECORE))
+			ht_resv[k] += (v->end - v->start) >> m->ht.pool[k].shift;
+	}
+	for (int k = 0; k < MOS_HUGETLB_SIZES; k++)
+		ht_resv[k] -= c.ht_strict[k];
+	if (!ht_check(&m->ht, &m->env.mem, c.ht_mapped, ht_resv, why, why_len))
+		return false;
 	uint64_t reserved =
-		m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0;
-	reserved += m->sw.cache_frames;
-	if (nframes - phys_free_frames(&m->env.mem) !=
-	    c.tables + c.data_frames + reserved + m->frames_pinned)
+		(m->policy->reserved_frames ? m->policy->reserved_frames(m->policy_state) : 0) +
+		m->env.ures_count + m->sw.cache_frames;
+	uint64_t owned = c.tables + c.data_frames + reserved + m->frames_pinned +
+			 ht_free_frames(&m->ht);
+	if (nframes - phys_free_frames(&m->env.mem) != owned)
 		return mos_why(why, why_len,
-			       "allocated frames not owned by tables, mappings, reservations, the "
-			       "swap cache or pins:",
-			       nframes - phys_free_frames(&m->env.mem) - c.tables - c.data_frames -
-				       reserved - m->frames_pinned);
+			       "allocated frames not owned by tables, mappings, reservations, pins, "
+			       "the swap cache or hugetlb pools:",
+			       nframes - phys_free_frames(&m->env.mem) - owned);
 	if (m->policy->check && !m->policy->check(m->policy_state, &m->env, why, why_len))
 		return false;
 	if (m->data_frames_peak < m->data_frames || m->pt_pages_peak < c.tables)

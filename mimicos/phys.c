@@ -267,6 +267,25 @@ enum mos_status phys_alloc_at(struct phys *p, uint64_t pfn)
 	return buddy_alloc_at(&p->node[n], pfn - p->start[n]);
 }
 
+enum mos_status phys_alloc_block_at(struct phys *p, uint64_t pfn, unsigned order)
+{
+	if (pfn >= p->nframes)
+		return MOS_EINVAL;
+	unsigned n = phys_node_of(p, pfn);
+	return buddy_alloc_block_at(&p->node[n], pfn - p->start[n], order);
+}
+
+enum mos_status phys_alloc_on(struct phys *p, unsigned node, unsigned order, uint64_t *pfn)
+{
+	uint64_t local;
+	if (node >= p->nnodes)
+		return MOS_EINVAL;
+	enum mos_status st = buddy_alloc(&p->node[node], order, &local);
+	if (st == MOS_OK)
+		*pfn = p->start[node] + local;
+	return st;
+}
+
 enum buddy_state phys_block_of(const struct phys *p, uint64_t pfn, uint64_t *head,
 			       unsigned *order)
 {

@@ -66,10 +66,19 @@ unsigned phys_node_of(const struct phys *p, uint64_t pfn);
  */
 enum mos_status phys_alloc(struct phys *p, unsigned order, uint64_t addr, uint64_t *pfn);
 
-/* buddy_free / buddy_split / buddy_alloc_at / buddy_block_of on global PFNs. */
+/* buddy_free / buddy_split / buddy_alloc_at / buddy_alloc_block_at /
+ * buddy_block_of on global PFNs (no placement policy, not counted in allocs). */
 enum mos_status phys_free(struct phys *p, uint64_t pfn, unsigned order);
 enum mos_status phys_split(struct phys *p, uint64_t pfn, unsigned order, unsigned to_order);
 enum mos_status phys_alloc_at(struct phys *p, uint64_t pfn);
+enum mos_status phys_alloc_block_at(struct phys *p, uint64_t pfn, unsigned order);
+
+/*
+ * buddy_alloc on node `node` only (< nnodes), bypassing the placement policy
+ * and not counted in allocs: for boot-time carving that spreads blocks over
+ * the nodes itself (hugetlb pools). Errors as buddy_alloc.
+ */
+enum mos_status phys_alloc_on(struct phys *p, unsigned node, unsigned order, uint64_t *pfn);
 enum buddy_state phys_block_of(const struct phys *p, uint64_t pfn, uint64_t *head,
 			       unsigned *order);
 

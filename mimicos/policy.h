@@ -28,6 +28,7 @@ struct mos_counters {
 	uint64_t reservations_made, reservation_fallback, promotions, demotions, demoted_frames;
 	uint64_t collapses, scan_pages;
 	uint64_t eager_faults, eager_fallbacks, eager_blocks;
+	uint64_t gigantic_pages; /* 1 GiB leaves mapped now (hugetlb) */
 };
 
 /* The emulated machine state a policy works on. */
@@ -52,6 +53,20 @@ struct mos_env {
 	 * fault/scan call and adds it to the data-frame counters afterwards.
 	 */
 	uint64_t extra_mapped;
+
+	/*
+	 * Policy API version 2 (policy_api.c). Frames a user policy reserved
+	 * (mos_env_reserve): one bit per frame, allocated on the first
+	 * reservation (NULL before), and their number.
+	 */
+	uint8_t *ures;
+	uint64_t ures_count;
+	/* Named counters a user policy published (mos_env_counter). */
+	unsigned ncounters;
+	struct {
+		char name[MOS_POLICY_COUNTER_NAME_MAX + 1];
+		uint64_t value;
+	} counter[MOS_POLICY_MAX_COUNTERS];
 };
 
 /*
@@ -160,6 +175,18 @@ extern const struct mos_policy_services mos_services;
  * invalid.
  */
 bool mos_policy_from_ops(const struct mos_policy_ops *ops, struct mos_policy *out);
+
+/* Bytes of env->ures: one bit per frame. */
+static inline size_t mos_ures_bytes(const struct mos_env *env)
+{
+	return (size_t)((env->mem.nframes + 7) / 8);
+}
+
+/* Frame pfn is reserved by the user policy. */
+static inline bool mos_ures_test(const struct mos_env *env, uint64_t pfn)
+{
+	return env->ures && (env->ures[pfn >> 3] >> (pfn & 7)) & 1;
+}
 
 /* Shared helpers (policy_baseline.c / policy_thp.c). */
 

@@ -7,6 +7,8 @@
  */
 #include "policy.h"
 
+#include <string.h>
+
 /* One definition of the hook types: the public table's must match ours. */
 #define SAME_TYPE(member)                                                                     \
 	_Static_assert(__builtin_types_compatible_p(__typeof__(((struct mos_policy *)0)->member), \
@@ -21,8 +23,9 @@ SAME_TYPE(check);
 
 bool mos_policy_from_ops(const struct mos_policy_ops *ops, struct mos_policy *out)
 {
-	if (!ops || ops->abi_version != MOS_POLICY_ABI_VERSION || !ops->name || !ops->name[0] ||
-	    !ops->fault || !ops->free_range)
+	if (!ops || ops->abi_version < MOS_POLICY_ABI_MIN ||
+	    ops->abi_version > MOS_POLICY_ABI_VERSION || !ops->name || !ops->name[0] || !ops->fault ||
+	    !ops->free_range)
 		return false;
 	*out = (struct mos_policy){
 		.name = ops->name,
@@ -49,9 +52,19 @@ static enum mos_status svc_alloc_at(struct mos_env *env, uint64_t pfn)
 	return phys_alloc_at(&env->mem, pfn);
 }
 
+/* Some frame of [pfn, pfn + n) is reserved by the policy (pfn + n <= frames). */
+static bool any_reserved(const struct mos_env *env, uint64_t pfn, uint64_t n)
+{
+	for (uint64_t f = pfn; env->ures && f < pfn + n; f++)
+		if (mos_ures_test(env, f))
+			return true;
+	return false;
+}
+
 static enum mos_status svc_free(struct mos_env *env, uint64_t pfn, unsigned order)
 {
-	if (pfn >= env->mem.nframes || order > MOS_MAX_ORDER)
+	if (pfn >= env->mem.nframes || order > MOS_MAX_ORDER ||
+	    (pfn + (1ull << order) <= env->mem.nframes && any_reserved(env, pfn, 1ull << order)))
 		return MOS_EINVAL;
 	return phys_free(&env->mem, pfn, order);
 }
@@ -74,7 +87,7 @@ static enum mos_status svc_map(struct mos_env *env, uint64_t vaddr, uint64_t pfn
 	unsigned order;
 	if (pfn >= env->mem.nframes ||
 	    phys_block_of(&env->mem, pfn, &head, &order) != BUDDY_ALLOC || head != pfn ||
-	    order != page_shift - MOS_PAGE_SHIFT)
+	    order != page_shift - MOS_PAGE_SHIFT || any_reserved(env, pfn, 1ull << order))
 		return MOS_EINVAL;
 	enum mos_status st = pt_map(&env->pt, vaddr, pfn, page_shift);
 	if (st == MOS_OK && page_shift == MOS_HPAGE_SHIFT)
@@ -191,6 +204,65 @@ static void svc_host_free(struct mos_env *env, void *p, size_t bytes)
 		env->alloc.free(env->alloc.ctx, p, bytes);
 }
 
+/* [pfn, pfn + n) is a non-empty range of frames of the machine. */
+static bool frames_ok(const struct mos_env *env, uint64_t pfn, uint64_t n)
+{
+	return n && pfn < env->mem.nframes && n <= env->mem.nframes - pfn;
+}
+
+static enum mos_status svc_reserve(struct mos_env *env, uint64_t pfn, uint64_t n)
+{
+	if (!frames_ok(env, pfn, n))
+		return MOS_EINVAL;
+	for (uint64_t f = pfn; f < pfn + n; f++)
+		if (phys_block_of(&env->mem, f, NULL, NULL) != BUDDY_ALLOC)
+			return MOS_EINVAL;
+	if (any_reserved(env, pfn, n))
+		return MOS_EEXIST;
+	if (!env->ures && !(env->ures = env->alloc.zalloc(env->alloc.ctx, mos_ures_bytes(env))))
+		return MOS_EHOST;
+	for (uint64_t f = pfn; f < pfn + n; f++)
+		env->ures[f >> 3] |= (uint8_t)(1u << (f & 7));
+	env->ures_count += n;
+	return MOS_OK;
+}
+
+static enum mos_status svc_unreserve(struct mos_env *env, uint64_t pfn, uint64_t n)
+{
+	if (!frames_ok(env, pfn, n))
+		return MOS_EINVAL;
+	for (uint64_t f = pfn; f < pfn + n; f++)
+		if (!mos_ures_test(env, f))
+			return MOS_EINVAL;
+	for (uint64_t f = pfn; f < pfn + n; f++)
+		env->ures[f >> 3] &= (uint8_t)~(1u << (f & 7));
+	env->ures_count -= n;
+	return MOS_OK;
+}
+
+static uint64_t *svc_counter(struct mos_env *env, const char *name)
+{
+	size_t len = 0;
+	for (; name && name[len]; len++) {
+		char ch = name[len];
+		if (len >= MOS_POLICY_COUNTER_NAME_MAX ||
+		    !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '_' || ch == '.' || ch == '-'))
+			return NULL;
+	}
+	if (!len)
+		return NULL;
+	for (unsigned i = 0; i < env->ncounters; i++)
+		if (!strcmp(env->counter[i].name, name))
+			return &env->counter[i].value;
+	if (env->ncounters == MOS_POLICY_MAX_COUNTERS)
+		return NULL;
+	unsigned i = env->ncounters++;
+	memcpy(env->counter[i].name, name, len + 1);
+	env->counter[i].value = 0;
+	return &env->counter[i].value;
+}
+
 const struct mos_policy_services mos_services = {
 	.abi_version = MOS_POLICY_ABI_VERSION,
 	.alloc = svc_alloc,
@@ -209,4 +281,13 @@ const struct mos_policy_services mos_services = {
 	.fault_4k = svc_fault_4k,
 	.host_zalloc = svc_host_zalloc,
 	.host_free = svc_host_free,
+	.reserve = svc_reserve,
+	.unreserve = svc_unreserve,
+	.counter = svc_counter,
 };
+
+/* Version 1 policies see the table as it was: its members keep their places. */
+_Static_assert(offsetof(struct mos_policy_services, host_free) == 16 * sizeof(void *),
+	       "policy ABI 1: services moved");
+_Static_assert(offsetof(struct mos_policy_ops, check) == 6 * sizeof(void *),
+	       "policy ABI 1: ops moved");

@@ -249,12 +249,23 @@ static bool consume_one(void *ctx, uint64_t vpn, uint64_t s)
 	return true; /* the entry goes; the slot is freed once read */
 }
 
+/* pfn is the first frame of a hugetlb pool page (never swapped, as in Linux). */
+static bool is_pool_page(const struct mos *m, uint64_t pfn)
+{
+	int kind;
+	uint64_t idx;
+	return ht_page_of(&m->ht, pfn, &kind, &idx);
+}
+
 /* Track the leaves of [lo, hi) as resident units. */
 static void track_leaves(struct mos *m, uint64_t lo, uint64_t hi, uint64_t fault_va, bool is_write)
 {
 	struct pt_leaf lf;
 	for (uint64_t va = lo; pt_next_leaf(&m->env.pt, va, hi, &lf);) {
 		uint64_t size = 1ull << lf.page_shift;
+		va = lf.vaddr + size;
+		if (is_pool_page(m, lf.pfn))
+			continue; /* hugetlb pool pages are never swapped, as in Linux */
 		bool here = fault_va >= lf.vaddr && fault_va < lf.vaddr + size;
 		uint64_t s;
 		bool clean = lf.page_shift == MOS_PAGE_SHIFT &&
@@ -264,7 +275,6 @@ static void track_leaves(struct mos *m, uint64_t lo, uint64_t hi, uint64_t fault
 				       (lf.page_shift == MOS_PAGE_SHIFT ? 0 : RC_HUGE) |
 				       (here ? RC_REF : 0) | (here && is_write ? RC_DIRTY : 0));
 		rc_insert(&m->sw.rc, VPN(lf.vaddr), fl, m->sw.now);
-		va = lf.vaddr + size;
 	}
 }
 
@@ -443,8 +453,9 @@ size_t mos_reclaim_isolate(struct mos *m, uint64_t frames, uint64_t now, struct 
 			break;
 		uint64_t va = key << MOS_PAGE_SHIFT, pfn;
 		unsigned shift;
-		if (pt_lookup(&m->env.pt, va, &pfn, &shift) != MOS_OK)
-			continue; /* stale: unmapped since */
+		if (pt_lookup(&m->env.pt, va, &pfn, &shift) != MOS_OK ||
+		    is_pool_page(m, pfn))
+			continue; /* stale: unmapped since, or now a hugetlb pool page */
 		if ((fl & RC_HUGE) && shift != MOS_HPAGE_SHIFT) {
 			track_split(m, va, fl); /* split since it was tracked */
 			continue;

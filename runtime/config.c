@@ -91,6 +91,7 @@ static int parse_sources(const char *value, unsigned *mask, char *why, size_t wl
 	*mask = m;
 	return 0;
 }
+static const char *const hugetlb_heaps[] = { "none", "2m", "1g", NULL };
 
 #define F(field) offsetof(struct vm_config, field), sizeof(((struct vm_config *)0)->field)
 #define TiB (1024.0 * 1024 * 1024 * 1024)
@@ -142,6 +143,9 @@ static const struct key keys[] = {
 	{ "runtime", "fallback", K_CHOICE, F(fallback), 0, 0, fallbacks, NULL, NULL },
 	{ "runtime", "spin_us", K_UINT, F(spin_us), 0, 1000000, NULL, NULL, NULL },
 	{ "runtime", "handlers", K_UINT, F(handlers), 0, 8, NULL, NULL, NULL },
+	{ "hugetlb", "nr_2m", K_UINT, F(hugetlb_nr_2m), 0, 8 * 1024 * 1024, NULL, NULL, NULL },
+	{ "hugetlb", "nr_1g", K_UINT, F(hugetlb_nr_1g), 0, 16384, NULL, NULL, NULL },
+	{ "hugetlb", "heap", K_CHOICE, F(hugetlb_heap), 0, 0, hugetlb_heaps, NULL, NULL },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -307,9 +311,10 @@ static const struct mos_policy_ops *load_policy(const char *path, char *why, siz
 		    MOS_POLICY_SYMBOL);
 		return NULL;
 	}
-	if (ops->abi_version != MOS_POLICY_ABI_VERSION) {
-		fmt(why, wlen, "%s is built for policy ABI version %u; this vmemu supports %u", path,
-		    (unsigned)ops->abi_version, (unsigned)MOS_POLICY_ABI_VERSION);
+	if (ops->abi_version < MOS_POLICY_ABI_MIN || ops->abi_version > MOS_POLICY_ABI_VERSION) {
+		fmt(why, wlen, "%s is built for policy ABI version %u; this vmemu supports %u to %u",
+		    path, (unsigned)ops->abi_version, (unsigned)MOS_POLICY_ABI_MIN,
+		    (unsigned)MOS_POLICY_ABI_VERSION);
 		return NULL;
 	}
 	if (!ops->name || !ops->name[0] || !ops->fault || !ops->free_range) {
@@ -440,9 +445,12 @@ static int load_file(struct vm_config *cfg, const char *path, int depth, char *e
 		     size_t errlen);
 
 /* Apply section/name/value; on error writes "key 'section.name': why".
- * base: directory relative machine.file paths start from ("" = cwd). */
+ * base: directory relative machine.file paths start from ("" = cwd);
+ * origin: where the value comes from ("FILE:LINE" or "-s ARG"), kept for
+ * keys whose checks must wait for other keys (vm_config_finish). */
 static int set_key(struct vm_config *cfg, const char *section, const char *name,
-		   const char *value, const char *base, int depth, char *err, size_t len)
+		   const char *value, const char *base, int depth, const char *origin, char *err,
+		   size_t len)
 {
 	char why[512];
 	if (tlb_machine_owns_section(section)) {
@@ -482,16 +490,36 @@ static int set_key(struct vm_config *cfg, const char *section, const char *name,
 		fmt(err, len, "key '%s.%s': %s", section, name, why);
 		return -1;
 	}
+	if (k->offset == offsetof(struct vm_config, hugetlb_nr_2m) ||
+	    k->offset == offsetof(struct vm_config, hugetlb_nr_1g)) {
+		int i = k->offset == offsetof(struct vm_config, hugetlb_nr_1g);
+		snprintf(cfg->hugetlb_origin[i], sizeof cfg->hugetlb_origin[i], "%s", origin);
+	}
 	return 0;
 }
 
 struct ini_ctx {
 	struct vm_config *cfg;
+	const char *path;       /* the file being read */
+	FILE *f;
+	int line;               /* line being parsed (counted by ini_read_line) */
+	bool at_line_start;
 	char base[VM_PATH_MAX]; /* directory of the file being read */
 	int depth;
 	char err[768]; /* first error, without location */
 	int failed;
 };
+
+/* inih's reader: fgets, counting lines so a handler knows where it is. */
+static char *ini_read_line(char *str, int num, void *stream)
+{
+	struct ini_ctx *c = stream;
+	if (c->at_line_start)
+		c->line++;
+	char *s = fgets(str, num, c->f);
+	c->at_line_start = s && strchr(s, '\n');
+	return s;
+}
 
 static int on_ini_line(void *user, const char *section, const char *name, const char *value)
 {
@@ -505,7 +533,10 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 		c->failed = 1;
 		return 0;
 	}
-	if (set_key(c->cfg, section, name, value, c->base, c->depth, c->err, sizeof c->err)) {
+	char origin[VM_PATH_MAX + 32];
+	snprintf(origin, sizeof origin, "%s:%d", c->path, c->line);
+	if (set_key(c->cfg, section, name, value, c->base, c->depth, origin, c->err,
+		    sizeof c->err)) {
 		c->failed = 1;
 		return 0;
 	}
@@ -520,11 +551,11 @@ static int load_file(struct vm_config *cfg, const char *path, int depth, char *e
 		fmt(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 		return -1;
 	}
-	struct ini_ctx c = { .cfg = cfg, .depth = depth };
+	struct ini_ctx c = { .cfg = cfg, .path = path, .f = f, .at_line_start = true, .depth = depth };
 	const char *slash = strrchr(path, '/');
 	if (slash)
 		snprintf(c.base, sizeof c.base, "%.*s", (int)(slash - path), path);
-	int line = ini_parse_file(f, on_ini_line, &c);
+	int line = ini_parse_stream(ini_read_line, &c, on_ini_line, &c);
 	fclose(f);
 	int r = 0;
 	if (line != 0) {
@@ -628,6 +659,52 @@ static int finish_swap(const struct vm_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The hugetlb pools fit memory.size as MimicOS carves them (struct
+ * mos_config, hugetlb_nr_*): each 1 GiB page in a 1 GiB-aligned range inside
+ * one node; the 2 MiB pages in what is left; one 4 KiB frame at least for the
+ * page-table root. Run after finish_numa (node sizes).
+ */
+static int finish_hugetlb(struct vm_config *c, char *err, size_t errlen)
+{
+	const uint64_t G = 1ull << 30, M2 = 2ull << 20;
+	unsigned n = (unsigned)c->memory_nodes;
+	uint64_t start = 0, ranges = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t bytes = c->node_bytes[0] ? c->node_bytes[i] : c->memory_size / n;
+		uint64_t first = (start + G - 1) & ~(G - 1), end = start + bytes;
+		ranges += end >= first + G ? (end - first) / G : 0;
+		start = end;
+	}
+	const char *where[2];
+	for (int i = 0; i < 2; i++)
+		where[i] = c->hugetlb_origin[i][0] ? c->hugetlb_origin[i] : "(default)";
+	if (c->hugetlb_nr_1g > ranges) {
+		fmt(err, errlen, "%s: key 'hugetlb.nr_1g': %llu pages of 1 GiB do not fit: memory.size = "
+				 "%llu bytes holds %llu 1 GiB-aligned range%s inside %s",
+		    where[1], (unsigned long long)c->hugetlb_nr_1g, (unsigned long long)c->memory_size,
+		    (unsigned long long)ranges, ranges == 1 ? "" : "s", n > 1 ? "its nodes" : "it");
+		return -1;
+	}
+	uint64_t left = c->memory_size - c->hugetlb_nr_1g * G;
+	if (left < 4096) {
+		fmt(err, errlen, "%s: key 'hugetlb.nr_1g': %llu pages of 1 GiB take all of memory.size = "
+				 "%llu bytes (the pools must leave at least one 4 KiB frame)",
+		    where[1], (unsigned long long)c->hugetlb_nr_1g, (unsigned long long)c->memory_size);
+		return -1;
+	}
+	if (c->hugetlb_nr_2m > (left - 4096) / M2) {
+		fmt(err, errlen, "%s: key 'hugetlb.nr_2m': %llu pages of 2 MiB do not fit: memory.size = "
+				 "%llu bytes%s leaves room for %llu (the pools must leave at least one "
+				 "4 KiB frame)",
+		    where[0], (unsigned long long)c->hugetlb_nr_2m, (unsigned long long)c->memory_size,
+		    c->hugetlb_nr_1g ? " minus the 1 GiB pages" : "",
+		    (unsigned long long)((left - 4096) / M2));
+		return -1;
+	}
+	return 0;
+}
+
 int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
 {
 	char why[512];
@@ -636,7 +713,8 @@ int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
 		    (unsigned long long)cfg->memory_size);
 		return -1;
 	}
-	if (finish_numa(cfg, err, errlen) || finish_swap(cfg, err, errlen))
+	if (finish_numa(cfg, err, errlen) || finish_hugetlb(cfg, err, errlen) ||
+	    finish_swap(cfg, err, errlen))
 		return -1;
 	if (cfg->sampler_sources && (!cfg->machine_set || !cfg->machine.nstructs)) {
 		fmt(err, errlen, "key 'sampler.source': the samplers drive a TLB model and no TLB "
@@ -670,7 +748,9 @@ int vm_config_set(struct vm_config *cfg, const char *a, char *err, size_t errlen
 	const char *value = eq + 1;
 	while (*value == ' ')
 		value++;
-	if (set_key(cfg, section, name, value, "", 0, msg, sizeof msg)) {
+	char origin[VM_PATH_MAX + 32];
+	snprintf(origin, sizeof origin, "-s %s", a);
+	if (set_key(cfg, section, name, value, "", 0, origin, msg, sizeof msg)) {
 		fmt(err, errlen, "-s %s: %s", a, msg);
 		return -1;
 	}
@@ -792,4 +872,18 @@ void vm_mos_config(const struct vm_config *c, struct mos_config *mc)
 	mc->swap_readahead = (uint32_t)c->swap_readahead;
 	mc->swap_thp_whole = c->swap_thp == 1;
 	mc->wmark_min_frames = c->reclaim_watermark_min / 4096;
+	mc->hugetlb_nr_2m = c->hugetlb_nr_2m;
+	mc->hugetlb_nr_1g = c->hugetlb_nr_1g;
+}
+
+uint32_t vm_heap_vma_flags(const struct vm_config *c)
+{
+	switch (c->hugetlb_heap) {
+	case VM_HUGETLB_HEAP_2M:
+		return MOS_VMA_HEAP | MOS_VMA_HUGETLB_2M | MOS_VMA_HUGETLB_MORECORE;
+	case VM_HUGETLB_HEAP_1G:
+		return MOS_VMA_HEAP | MOS_VMA_HUGETLB_1G | MOS_VMA_HUGETLB_MORECORE;
+	default:
+		return MOS_VMA_HEAP;
+	}
 }

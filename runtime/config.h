@@ -92,7 +92,15 @@ struct vm_config {
 	int fallback;                  /* enum vm_fallback */
 	uint64_t spin_us;              /* handler busy-poll before sleeping, microseconds */
 	uint64_t handlers;             /* fault handler threads; 0 = one pinned per CPU */
+	/* [hugetlb] (issue 3): hugetlbfs-like pools, Linux vm.nr_hugepages */
+	uint64_t hugetlb_nr_2m;        /* 2 MiB pages reserved at start */
+	uint64_t hugetlb_nr_1g;        /* 1 GiB pages reserved at start */
+	int hugetlb_heap;              /* enum vm_hugetlb_heap: back the malloc heap from a pool */
+	char hugetlb_origin[2][VM_PATH_MAX + 32]; /* where nr_2m / nr_1g were set ("FILE:LINE", "-s ...") */
 };
+
+/* [hugetlb] heap: none, or the pool the malloc heap takes pages from. */
+enum vm_hugetlb_heap { VM_HUGETLB_HEAP_NONE = 0, VM_HUGETLB_HEAP_2M = 1, VM_HUGETLB_HEAP_1G = 2 };
 
 /* Fill cfg with the built-in defaults (the values in configs/default.ini). */
 void vm_config_defaults(struct vm_config *cfg);
@@ -112,9 +120,13 @@ int vm_config_load_file(struct vm_config *cfg, const char *path, char *err, size
 int vm_config_set(struct vm_config *cfg, const char *assignment, char *err, size_t errlen);
 
 /*
- * Cross-key checks once every source is applied: the TLB machine, when one
- * was configured, must validate. Returns 0, or -1 with a message naming the
- * key ("machine golden_cove: tlb.stlb.ways: ...").
+ * Cross-key checks once every source is applied: NUMA node sizes and
+ * distances; the hugetlb pools must fit in memory.size exactly as MimicOS
+ * carves them (1 GiB pages in 1 GiB-aligned ranges inside nodes, and at
+ * least one 4 KiB frame left over), named with where the key was set
+ * ("FILE:LINE: key 'hugetlb.nr_1g': ..."); the TLB machine, when one was
+ * configured, must validate. Returns 0, or -1 with a message naming the key
+ * ("machine golden_cove: tlb.stlb.ways: ...").
  */
 int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen);
 
@@ -144,6 +156,13 @@ int vm_config_key(const struct vm_config *cfg, size_t i, const char **name, char
  */
 struct mos_config;
 void vm_mos_config(const struct vm_config *c, struct mos_config *mc);
+
+/*
+ * MimicOS VMA flags for the malloc heap under hugetlb.heap (MOS_VMA_HEAP
+ * plus MOS_VMA_HUGETLB_2M/_1G | MOS_VMA_HUGETLB_MORECORE, or MOS_VMA_HEAP
+ * alone for none). Replay gives its address-space VMA the same flags.
+ */
+uint32_t vm_heap_vma_flags(const struct vm_config *c);
 
 /*
  * Parse a size with an optional K/M/G/T suffix (powers of 1024) into bytes.

@@ -150,6 +150,36 @@ static void human_swap(struct buf *b, const struct mos_stats *ms)
 	hist_line(b, "write-protect", &s->latency_wp);
 }
 
+static const char *const hugetlb_size_name[MOS_HUGETLB_SIZES] = { "2M", "1G" };
+
+/* The hugetlb pools and the program's MAP_HUGETLB mmaps (only when used). */
+static void hugetlb_lines(struct buf *b, const struct mos_stats *ms)
+{
+	const struct vm_stats *s = &rt.st;
+	for (int k = 0; k < MOS_HUGETLB_SIZES; k++) {
+		if (!ms->hugetlb_pages[k] && !ms->hugetlb_resv_fail[k] && !ms->hugetlb_fallback[k])
+			continue;
+		bprintf(b, "  hugetlb pool %s       %12llu  pages: %llu free, %llu reserved; %llu faults "
+			   "(%llu in the heap), %llu heap faults fell back to the policy, %llu "
+			   "hugetlb VMAs refused (ENOMEM)%s\n",
+			hugetlb_size_name[k], (unsigned long long)ms->hugetlb_pages[k],
+			(unsigned long long)ms->hugetlb_free[k], (unsigned long long)ms->hugetlb_resv[k],
+			(unsigned long long)ms->hugetlb_faults[k],
+			(unsigned long long)ms->hugetlb_morecore_faults[k],
+			(unsigned long long)ms->hugetlb_fallback[k],
+			(unsigned long long)ms->hugetlb_resv_fail[k],
+			k == MOS_HUGETLB_1G && ms->hugetlb_faults[k]
+				? "; the host backs 1 GiB pages with the zero page, then small pages "
+				  "where written" : "");
+	}
+	if (s->hugetlb_mmaps || s->hugetlb_enomem || s->hugetlb_einval || s->hugetlb_native)
+		bprintf(b, "  MAP_HUGETLB mmaps     %12llu  served from the pools (%llu refused with "
+			   "ENOMEM; %llu munmap/mremap/madvise refused with EINVAL; %llu left to the "
+			   "host kernel: shared or other page sizes)\n",
+			(unsigned long long)s->hugetlb_mmaps, (unsigned long long)s->hugetlb_enomem,
+			(unsigned long long)s->hugetlb_einval, (unsigned long long)s->hugetlb_native);
+}
+
 static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 {
 	const struct vm_stats *s = &rt.st;
@@ -197,9 +227,14 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 		(unsigned long long)ms->pages_unmapped, (unsigned long long)s->munmaps,
 		(unsigned long long)s->madvise_discards, (unsigned long long)s->mremaps);
 	uint64_t huge_frames = ms->huge_pages << (MOS_HPAGE_SHIFT - MOS_PAGE_SHIFT);
-	bprintf(b, "  mapped now            %12.1f MiB in 4 KiB pages, %.1f MiB in %llu 2 MiB pages\n",
-		mib((ms->data_frames - huge_frames) * PAGE), mib(huge_frames * PAGE),
+	uint64_t gig_frames = ms->gigantic_pages << (MOS_GPAGE_SHIFT - MOS_PAGE_SHIFT);
+	bprintf(b, "  mapped now            %12.1f MiB in 4 KiB pages, %.1f MiB in %llu 2 MiB pages",
+		mib((ms->data_frames - huge_frames - gig_frames) * PAGE), mib(huge_frames * PAGE),
 		(unsigned long long)ms->huge_pages);
+	if (ms->gigantic_pages || ms->hugetlb_pages[MOS_HUGETLB_1G])
+		bprintf(b, ", %llu 1 GiB pages", (unsigned long long)ms->gigantic_pages);
+	bprintf(b, "\n");
+	hugetlb_lines(b, ms);
 	if (ms->thp_fault_alloc || ms->thp_fault_fallback || ms->thp_split)
 		bprintf(b, "  THP faults            %12llu  2 MiB (fallback to 4 KiB %llu; splits %llu)\n",
 			(unsigned long long)ms->thp_fault_alloc,
@@ -218,6 +253,12 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 			(unsigned long long)ms->collapses, (unsigned long long)s->scans,
 			(unsigned long long)ms->scan_pages, (unsigned long long)ms->demotions,
 			(unsigned long long)ms->demoted_frames, (unsigned long long)s->pages_promoted_fill);
+	const char *cname;
+	uint64_t cval;
+	for (size_t i = 0; mos_policy_counter(rt.mos, i, &cname, &cval); i++)
+		bprintf(b, "%s%s %llu%s", i ? ", " : "  policy counters       ", cname,
+			(unsigned long long)cval,
+			mos_policy_counter(rt.mos, i + 1, NULL, NULL) ? "" : "  (the policy's own)\n");
 	if (ms->eager_faults || ms->eager_fallbacks) {
 		bprintf(b, "  eager paging          %12llu  eager faults (%llu buddy blocks, %llu fallbacks); "
 			   "%llu faults on premapped pages\n",
@@ -418,9 +459,24 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(m, "pages_unmapped", (double)ms->pages_unmapped);
 	cJSON_AddNumberToObject(m, "vmas", (double)ms->vmas);
 	uint64_t huge_frames = ms->huge_pages << (MOS_HPAGE_SHIFT - MOS_PAGE_SHIFT);
-	cJSON_AddNumberToObject(m, "mapped_4k_bytes", (double)((ms->data_frames - huge_frames) * PAGE));
+	uint64_t gig_frames = ms->gigantic_pages << (MOS_GPAGE_SHIFT - MOS_PAGE_SHIFT);
+	cJSON_AddNumberToObject(m, "mapped_4k_bytes",
+				(double)((ms->data_frames - huge_frames - gig_frames) * PAGE));
 	cJSON_AddNumberToObject(m, "mapped_2m_bytes", (double)(huge_frames * PAGE));
+	cJSON_AddNumberToObject(m, "mapped_1g_bytes", (double)(gig_frames * PAGE));
 	cJSON_AddNumberToObject(m, "huge_pages", (double)ms->huge_pages);
+	cJSON_AddNumberToObject(m, "gigantic_pages", (double)ms->gigantic_pages);
+	cJSON *ht = cJSON_AddObjectToObject(m, "hugetlb");
+	for (int k = 0; k < MOS_HUGETLB_SIZES; k++) {
+		cJSON *e = cJSON_AddObjectToObject(ht, hugetlb_size_name[k]);
+		cJSON_AddNumberToObject(e, "pages", (double)ms->hugetlb_pages[k]);
+		cJSON_AddNumberToObject(e, "free", (double)ms->hugetlb_free[k]);
+		cJSON_AddNumberToObject(e, "reserved", (double)ms->hugetlb_resv[k]);
+		cJSON_AddNumberToObject(e, "faults", (double)ms->hugetlb_faults[k]);
+		cJSON_AddNumberToObject(e, "heap_faults", (double)ms->hugetlb_morecore_faults[k]);
+		cJSON_AddNumberToObject(e, "heap_fallbacks", (double)ms->hugetlb_fallback[k]);
+		cJSON_AddNumberToObject(e, "vmas_refused", (double)ms->hugetlb_resv_fail[k]);
+	}
 	cJSON_AddNumberToObject(m, "thp_fault_alloc", (double)ms->thp_fault_alloc);
 	cJSON_AddNumberToObject(m, "thp_fault_fallback", (double)ms->thp_fault_fallback);
 	cJSON_AddNumberToObject(m, "thp_split", (double)ms->thp_split);
@@ -437,6 +493,11 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(m, "eager_blocks", (double)ms->eager_blocks);
 	cJSON_AddNumberToObject(m, "eager_fallbacks", (double)ms->eager_fallbacks);
 	cJSON_AddNumberToObject(m, "frames_pinned", (double)ms->frames_pinned);
+	cJSON *pc = cJSON_AddObjectToObject(m, "policy_counters");
+	const char *cname;
+	uint64_t cval;
+	for (size_t i = 0; mos_policy_counter(rt.mos, i, &cname, &cval); i++)
+		cJSON_AddNumberToObject(pc, cname, (double)cval);
 	if (rt.bloat.measured) {
 		cJSON_AddNumberToObject(m, "bloat_bytes", (double)(rt.bloat.pages_zero * PAGE));
 		cJSON_AddNumberToObject(m, "bloat_pages_checked", (double)rt.bloat.pages_checked);
@@ -482,6 +543,9 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 		cJSON_AddNumberToObject(e, "start", (double)v->start);
 		cJSON_AddNumberToObject(e, "bytes", (double)(v->end - v->start));
 		cJSON_AddStringToObject(e, "kind", v->flags & MOS_VMA_HEAP ? "heap" : "mmap");
+		/* hugetlb VMAs (and a heap backed by a pool): their page size */
+		cJSON_AddNumberToObject(e, "hugetlb_page_bytes",
+					mos_vma_hugetlb_shift(v) ? (double)(1ull << mos_vma_hugetlb_shift(v)) : 0);
 		cJSON_AddNumberToObject(e, "phys_ranges", (double)n);
 		cJSON *list = cJSON_AddArrayToObject(e, "first_ranges");
 		for (size_t k = 0; k < n && k < VM_REPORT_RANGES; k++) {
@@ -502,6 +566,10 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(a, "munmaps", (double)s->munmaps);
 	cJSON_AddNumberToObject(a, "mremaps", (double)s->mremaps);
 	cJSON_AddNumberToObject(a, "madvise_discards", (double)s->madvise_discards);
+	cJSON_AddNumberToObject(a, "hugetlb_mmaps", (double)s->hugetlb_mmaps);
+	cJSON_AddNumberToObject(a, "hugetlb_mmaps_enomem", (double)s->hugetlb_enomem);
+	cJSON_AddNumberToObject(a, "hugetlb_calls_einval", (double)s->hugetlb_einval);
+	cJSON_AddNumberToObject(a, "hugetlb_mmaps_native", (double)s->hugetlb_native);
 
 	if (ms->swap_slots)
 		json_swap(root, ms);

@@ -54,6 +54,10 @@ struct vm_stats {
 	uint64_t kswapd_runs, kswapd_stalls;
 	uint64_t wp_faults;
 	uint64_t major_inject_ns;  /* device read time injected on major faults */
+	uint64_t hugetlb_mmaps;    /* MAP_HUGETLB mmaps served from the emulated pools */
+	uint64_t hugetlb_enomem;   /* MAP_HUGETLB mmaps refused: pool short (ENOMEM, as Linux) */
+	uint64_t hugetlb_einval;   /* munmap/mremap/madvise refused: would split a hugetlb page */
+	uint64_t hugetlb_native;   /* MAP_HUGETLB mmaps left to the kernel (shared, odd sizes) */
 };
 
 #define VM_MAX_HANDLERS 8

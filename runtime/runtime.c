@@ -249,9 +249,16 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 						&rt.swapio, false, bytes + res.readahead_pages * PAGE, t0);
 			}
 			/* An emulated 2 MiB page gets private pages even for a read (the
-			 * kernel cannot collapse zero-page PTEs), then a real THP. */
+			 * kernel cannot collapse zero-page PTEs), then a real THP. A
+			 * 1 GiB hugetlb page gets the zero page, read or write, in one
+			 * UFFDIO_ZEROPAGE (~0.05 s here; a UFFDIO_COPY of 1 GiB took
+			 * 0.26-2.4 s and 1 GiB of host memory per process): the host
+			 * has no 1 GiB pages to collapse into anyway, and the kernel
+			 * gives each page that is then written its own page (a native
+			 * copy-on-write fault). */
 			bool huge = res.page_shift == MOS_HPAGE_SHIFT;
-			r = uffd_fill(rt.uffd, res.start, res.len, write || huge, rt.zero_buf,
+			bool gig = res.page_shift == MOS_GPAGE_SHIFT;
+			r = uffd_fill(rt.uffd, res.start, res.len, (write || huge) && !gig, rt.zero_buf,
 				      rt.zero_len, &fill);
 			if (res.promoted_len && !r)
 				vm_populate_promoted(res.promoted_start); /* queues the collapse */
@@ -567,9 +574,10 @@ static void init_once_fn(void)
 	rt.mos = mos_create(&mc, &ialloc_mos_allocator, &st);
 	if (!rt.mos)
 		die2("cannot create the emulated machine (memory.size = %llu, mimicos.policy = "
-		     "%s, mimicos.fault_around = %llu): %s",
+		     "%s, mimicos.fault_around = %llu, hugetlb.nr_2m = %llu, hugetlb.nr_1g = %llu): %s",
 		     (unsigned long long)rt.cfg.memory_size, rt.cfg.policy,
-		     (unsigned long long)rt.cfg.fault_around, mos_status_str(st));
+		     (unsigned long long)rt.cfg.fault_around, (unsigned long long)rt.cfg.hugetlb_nr_2m,
+		     (unsigned long long)rt.cfg.hugetlb_nr_1g, mos_status_str(st));
 
 	/* host NUMA: back emulated nodes on real ones only where there are
 	 * several; otherwise placement is emulated only (the report says so) */
@@ -579,7 +587,7 @@ static void init_once_fn(void)
 	rt.host_numa = rt.cfg.memory_nodes > 1 && rt.host_nodes > 1 ? rt.host_nodes : 0;
 
 	reserve_heap();
-	if (mos_vma_add(rt.mos, vm_heap_start, vm_heap_end - vm_heap_start, MOS_VMA_HEAP))
+	if (mos_vma_add(rt.mos, vm_heap_start, vm_heap_end - vm_heap_start, vm_heap_vma_flags(&rt.cfg)))
 		die2("cannot add the heap VMA to MimicOS");
 
 	if (rt.emulated) {
@@ -613,19 +621,27 @@ bool vm_emulated(void)
 
 /* ------------------------------------------------- address-space changes */
 
-/* Does [start, start+len) overlap a managed VMA? O(log VMAs): the VMAs are
- * sorted and disjoint, so only the first one ending after start can. */
-static bool overlaps_managed(uint64_t start, uint64_t len)
+/* Index of the first managed VMA ending after addr (the count if none).
+ * O(log VMAs): the VMAs are sorted and disjoint. */
+static size_t first_vma_ending_after(uint64_t addr)
 {
 	size_t lo = 0, hi = mos_vma_count(rt.mos);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (mos_vma_at(rt.mos, mid)->end <= start)
+		if (mos_vma_at(rt.mos, mid)->end <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < mos_vma_count(rt.mos) && mos_vma_at(rt.mos, lo)->start < start + len;
+	return lo;
+}
+
+/* Does [start, start+len) overlap a managed VMA? Only the first one ending
+ * after start can. */
+static bool overlaps_managed(uint64_t start, uint64_t len)
+{
+	size_t i = first_vma_ending_after(start);
+	return i < mos_vma_count(rt.mos) && mos_vma_at(rt.mos, i)->start < start + len;
 }
 
 static uint64_t page_up(uint64_t x) { return (x + PAGE - 1) & ~(PAGE - 1); }
@@ -649,8 +665,110 @@ static void manage(uint64_t start, uint64_t len)
 	rt.st.mmaps_managed++;
 }
 
+/*
+ * addr cuts a hugetlb VMA inside one of its pages (see mos_hugetlb_cuts);
+ * counts the refusal. rt.lock held.
+ */
+static bool hugetlb_cut(uint64_t addr, bool morecore)
+{
+	if (!mos_hugetlb_cuts(rt.mos, addr, morecore))
+		return false;
+	rt.st.hugetlb_einval++;
+	return true;
+}
+
+/*
+ * The page shift an anonymous MAP_HUGETLB mmap asks for (Linux
+ * ksys_mmap_pgoff -> hstate_sizelog): MAP_HUGE_2MB 21, MAP_HUGE_1GB 30, no
+ * size the default huge page size (2 MiB on x86-64); 0 for any other size,
+ * which the kernel answers itself (EINVAL).
+ */
+static unsigned hugetlb_shift_of(int flags)
+{
+	unsigned log = ((unsigned)flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+	return log == 0 || log == MOS_HPAGE_SHIFT ? MOS_HPAGE_SHIFT
+						  : log == MOS_GPAGE_SHIFT ? MOS_GPAGE_SHIFT : 0;
+}
+
+/*
+ * mmap(MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB) served by the emulated
+ * pool, as Linux's hugetlbfs would: the length is rounded up to the page
+ * size, the address is a multiple of it, and the pages are reserved now
+ * (HugePages_Rsvd): ENOMEM when the pool has too few unreserved pages, as
+ * on a host without them. The host backs it with plain anonymous memory
+ * (no host hugetlb pages are needed), registered with userfaultfd; each
+ * fault populates a whole page. MAP_NORESERVE is not honoured: pages are
+ * reserved anyway (Linux would reserve nothing and SIGBUS on a fault the
+ * pool cannot serve).
+ */
+static void *hugetlb_mmap(void *addr, size_t len, int prot, int flags, unsigned shift)
+{
+	uint64_t size = 1ull << shift, hlen = ((uint64_t)len + size - 1) & ~(size - 1);
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	if (len == 0 || hlen < len || (fixed && ((uintptr_t)addr & (size - 1)))) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	int hflags = (flags & ~(MAP_HUGETLB | (MAP_HUGE_MASK << MAP_HUGE_SHIFT))) | MAP_NORESERVE;
+	pthread_mutex_lock(&rt.lock);
+	void *p = MAP_FAILED;
+	int e = ENOMEM;
+	if (mos_hugetlb_available(rt.mos, shift) < hlen >> shift) {
+		rt.st.hugetlb_enomem++;
+	} else if (fixed) {
+		uint64_t a = (uintptr_t)addr;
+		bool replaces = (flags & MAP_FIXED) && overlaps_managed(a, hlen); /* not NOREPLACE */
+		if (replaces && (hugetlb_cut(a, true) || hugetlb_cut(a + hlen, true))) {
+			e = EINVAL;
+		} else {
+			p = raw_mmap(addr, hlen, prot, hflags, -1, 0);
+			e = errno;
+			if (p != MAP_FAILED && replaces)
+				mos_vma_remove(rt.mos, a, hlen);
+		}
+	} else { /* a page-aligned place: map one page more, trim both ends */
+		char *q = raw_mmap(NULL, hlen + size, prot, hflags, -1, 0);
+		e = errno;
+		if (q != MAP_FAILED) {
+			uintptr_t start = ((uintptr_t)q + size - 1) & ~(uintptr_t)(size - 1);
+			if (start > (uintptr_t)q)
+				syscall(SYS_munmap, q, start - (uintptr_t)q);
+			if ((uintptr_t)q + size > start)
+				syscall(SYS_munmap, start + hlen, (uintptr_t)q + size - start);
+			p = (void *)start;
+		}
+	}
+	if (p != MAP_FAILED) {
+		uint32_t vf = MOS_VMA_MMAP | (shift == MOS_GPAGE_SHIFT ? MOS_VMA_HUGETLB_1G
+									: MOS_VMA_HUGETLB_2M);
+		if (mos_vma_add(rt.mos, (uintptr_t)p, hlen, vf) != MOS_OK) {
+			syscall(SYS_munmap, p, hlen); /* cannot happen: checked above */
+			p = MAP_FAILED;
+			rt.st.hugetlb_enomem++;
+		} else if (rt.emulated && uffd_register(rt.uffd, (uintptr_t)p, hlen, vm_swap_enabled())) {
+			mos_vma_remove(rt.mos, (uintptr_t)p, hlen); /* works natively, unemulated */
+			rt.st.mmaps_unmanaged++;
+		} else {
+			rt.st.mmaps_managed++;
+			rt.st.hugetlb_mmaps++;
+		}
+	}
+	pthread_mutex_unlock(&rt.lock);
+	if (p == MAP_FAILED)
+		errno = e;
+	return p;
+}
+
 void *vm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
+	if (rt.mos && rt.emulated && (flags & MAP_HUGETLB)) {
+		unsigned shift = hugetlb_shift_of(flags);
+		if ((flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE && shift)
+			return hugetlb_mmap(addr, len, prot, flags, shift);
+		pthread_mutex_lock(&rt.lock);
+		rt.st.hugetlb_native++;
+		pthread_mutex_unlock(&rt.lock);
+	}
 	bool manageable = (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE &&
 			  !(flags & (MAP_HUGETLB | MAP_GROWSDOWN | MAP_STACK)) &&
 			  (prot & (PROT_READ | PROT_WRITE)) && len >= rt.cfg.heap_mmap_threshold;
@@ -661,6 +779,12 @@ void *vm_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 	pthread_mutex_lock(&rt.lock);
 	bool replaces = fixed && overlaps_managed((uintptr_t)addr, page_up(len));
+	if (replaces && (hugetlb_cut((uintptr_t)addr, true) ||
+			 hugetlb_cut((uintptr_t)addr + page_up(len), true))) {
+		pthread_mutex_unlock(&rt.lock);
+		errno = EINVAL; /* the implied munmap would split a hugetlb page */
+		return MAP_FAILED;
+	}
 	void *p = raw_mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED) {
 		if (replaces) {
@@ -679,6 +803,13 @@ int vm_munmap(void *addr, size_t len)
 	if (!rt.mos)
 		return (int)syscall(SYS_munmap, addr, len);
 	pthread_mutex_lock(&rt.lock);
+	uint64_t a = (uintptr_t)addr;
+	if (!(a & (PAGE - 1)) && overlaps_managed(a, page_up(len)) &&
+	    (hugetlb_cut(a, true) || hugetlb_cut(a + page_up(len), true))) {
+		pthread_mutex_unlock(&rt.lock);
+		errno = EINVAL; /* Linux: munmap must not split a hugetlb page */
+		return -1;
+	}
 	int r = (int)syscall(SYS_munmap, addr, len);
 	int e = errno;
 	if (r == 0 && overlaps_managed((uintptr_t)addr, page_up(len))) {
@@ -697,6 +828,27 @@ void *vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 		return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 	pthread_mutex_lock(&rt.lock);
 	bool managed = overlaps_managed((uintptr_t)old, page_up(old_len));
+	const struct mos_vma *hv = managed ? mos_vma_find(rt.mos, (uintptr_t)old) : NULL;
+	unsigned hsh = hv ? mos_vma_hugetlb_shift(hv) : 0;
+	if (hsh) { /* Linux's mremap of hugetlb: lengths rounded up, aligned, never growing */
+		uint64_t mask = (1ull << hsh) - 1;
+		old_len = (old_len + mask) & ~mask;
+		new_len = (new_len + mask) & ~mask;
+		if (((uintptr_t)old & mask) || ((flags & MREMAP_FIXED) && ((uintptr_t)new_addr & mask)) ||
+		    new_len > old_len || !new_len) {
+			rt.st.hugetlb_einval++;
+			pthread_mutex_unlock(&rt.lock);
+			errno = EINVAL;
+			return MAP_FAILED;
+		}
+	}
+	uint64_t na = (uintptr_t)new_addr;
+	if ((flags & MREMAP_FIXED) && !(na & (PAGE - 1)) && overlaps_managed(na, page_up(new_len)) &&
+	    (hugetlb_cut(na, true) || hugetlb_cut(na + page_up(new_len), true))) {
+		pthread_mutex_unlock(&rt.lock); /* the target's munmap would split a hugetlb page */
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
 	if (managed) /* the pages move with the range: bring back what samplers took */
 		smp_range_restore((uintptr_t)old, page_up(old_len));
 	void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
@@ -721,6 +873,46 @@ void *vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 	return p;
 }
 
+/*
+ * Linux's madvise_dontneed_free_valid_vma for the hugetlb VMAs (not
+ * MORECORE: the heap is not a hugetlb mapping of the program) that
+ * [start, start+*len) touches: MADV_FREE (and MADV_REMOVE, which the host
+ * refuses on private memory anyway) is EINVAL there; MADV_DONTNEED needs a
+ * start aligned to the page size and has its end rounded down to it, in
+ * *len. Returns 1 to go on, 0 when nothing is left to do (success), or
+ * -EINVAL. rt.lock held.
+ */
+static int hugetlb_discard_range(uint64_t start, size_t *len, int advice)
+{
+	uint64_t end = start + page_up(*len);
+	bool strict = false;
+	for (size_t i = first_vma_ending_after(start); i < mos_vma_count(rt.mos); i++) {
+		const struct mos_vma *v = mos_vma_at(rt.mos, i);
+		if (v->start >= end)
+			break;
+		if (mos_vma_hugetlb_shift(v) && !(v->flags & MOS_VMA_HUGETLB_MORECORE))
+			strict = true;
+	}
+	if (!strict)
+		return 1;
+	if (advice == MADV_FREE) {
+		rt.st.hugetlb_einval++;
+		return -EINVAL;
+	}
+	if (advice != MADV_DONTNEED)
+		return 1;
+	if (hugetlb_cut(start, false))
+		return -EINVAL;
+	const struct mos_vma *v = mos_vma_find(rt.mos, end - 1);
+	unsigned sh = v ? mos_vma_hugetlb_shift(v) : 0;
+	if (sh && !(v->flags & MOS_VMA_HUGETLB_MORECORE) && end < v->end)
+		end &= ~((1ull << sh) - 1);
+	if (end <= start)
+		return 0;
+	*len = end - start;
+	return 1;
+}
+
 int vm_madvise(void *addr, size_t len, int advice)
 {
 	bool discard = advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE;
@@ -728,6 +920,13 @@ int vm_madvise(void *addr, size_t len, int advice)
 	if (rt.mos && thp) {
 		/* The emulated OS honours the advice; the host gets it too. */
 		pthread_mutex_lock(&rt.lock);
+		uint64_t a = (uintptr_t)addr;
+		if (!(a & (PAGE - 1)) && overlaps_managed(a, page_up(len)) &&
+		    (hugetlb_cut(a, true) || hugetlb_cut(a + page_up(len), true))) {
+			pthread_mutex_unlock(&rt.lock);
+			errno = EINVAL; /* the VMA split would split a hugetlb page */
+			return -1;
+		}
 		int r = (int)syscall(SYS_madvise, addr, len, advice);
 		int e = errno;
 		if (r == 0 && overlaps_managed((uintptr_t)addr, page_up(len))) {
@@ -745,6 +944,15 @@ int vm_madvise(void *addr, size_t len, int advice)
 		return (int)syscall(SYS_madvise, addr, len, advice);
 	pthread_mutex_lock(&rt.lock);
 	bool managed = overlaps_managed((uintptr_t)addr, page_up(len));
+	if (managed && !((uintptr_t)addr & (PAGE - 1))) {
+		int h = hugetlb_discard_range((uintptr_t)addr, &len, advice);
+		if (h <= 0) {
+			pthread_mutex_unlock(&rt.lock);
+			if (h < 0)
+				errno = -h;
+			return h < 0 ? -1 : 0;
+		}
+	}
 	if (managed && advice == MADV_FREE)
 		advice = MADV_DONTNEED;
 	int r = (int)syscall(SYS_madvise, addr, len, advice);

@@ -35,6 +35,10 @@
  * last frame - do not split the run. Frames are freed by the core's
  * default rule (by leaf size).
  *
+ * Counters (policy ABI 2, mos_env_counter): "contiguous", frames taken at
+ * the cursor, and "fallback", frames the buddy allocator chose instead; the
+ * vmemu report and its JSON (memory.policy_counters) show them.
+ *
  * Uses only <mimicos/policy_api.h>: no vmemu symbols, no malloc, no stdio.
  */
 #include <mimicos/policy_api.h>
@@ -42,10 +46,10 @@
 #define NF_CHUNK 64u /* pages whose frames are allocated before they are mapped */
 
 struct nextfit {
-	uint64_t next;     /* frame after the last one allocated (wraps to 0) */
-	uint64_t contiguous; /* frames allocated at `next` */
-	uint64_t fallback;   /* frames that came from the buddy allocator instead */
-	uint64_t live;       /* 4 KiB pages mapped now */
+	uint64_t next;        /* frame after the last one allocated (wraps to 0) */
+	uint64_t *contiguous; /* counter: frames allocated at `next` */
+	uint64_t *fallback;   /* counter: frames that came from the buddy allocator instead */
+	uint64_t live;        /* 4 KiB pages mapped now */
 };
 
 static enum mos_status nf_init(struct mos_env *env, void **state)
@@ -53,6 +57,12 @@ static enum mos_status nf_init(struct mos_env *env, void **state)
 	struct nextfit *nf = mos_env_host_zalloc(env, sizeof(*nf));
 	if (!nf)
 		return MOS_EHOST;
+	nf->contiguous = mos_env_counter(env, "contiguous");
+	nf->fallback = mos_env_counter(env, "fallback");
+	if (!nf->contiguous || !nf->fallback) { /* cannot happen: two valid names */
+		mos_env_host_free(env, nf, sizeof(*nf));
+		return MOS_EINVAL;
+	}
 	*state = nf;
 	return MOS_OK;
 }
@@ -68,12 +78,12 @@ static enum mos_status nf_frame(struct nextfit *nf, struct mos_env *env, uint64_
 	enum mos_status st = mos_env_alloc_at(env, nf->next);
 	if (st == MOS_OK) {
 		*pfn = nf->next;
-		nf->contiguous++;
+		(*nf->contiguous)++;
 	} else {
 		st = mos_env_alloc(env, 0, pfn);
 		if (st != MOS_OK)
 			return st;
-		nf->fallback++;
+		(*nf->fallback)++;
 	}
 	nf->next = *pfn + 1 < mos_env_frames_total(env) ? *pfn + 1 : 0;
 	return MOS_OK;
@@ -185,7 +195,7 @@ static bool nf_check(const void *state, const struct mos_env *env, char *why, si
 	}
 	if (leaves != nf->live)
 		return nf_why(why, why_len, "nextfit: live page count differs from the leaves");
-	if (nf->contiguous + nf->fallback < nf->live)
+	if (*nf->contiguous + *nf->fallback < nf->live)
 		return nf_why(why, why_len, "nextfit: more pages live than frames allocated");
 	return true;
 }

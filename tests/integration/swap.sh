@@ -60,6 +60,12 @@ VMEMU_OPTS="-c $ROOT/configs/machines/golden_cove.ini -s sampler.source=protect 
 	compare_native sc_sampled -- "$PROGS/swapcheck" 64 2
 swapped sc_sampled
 
+# hugetlb pool pages in the heap are never swapped (Linux does not swap
+# hugetlb); the rest of the heap is
+VMEMU_OPTS="-s memory.size=48M -s hugetlb.nr_2m=8 -s hugetlb.heap=2m -s swap.size=256M -s swap.device=cxl" \
+	compare_native sc_hugetlb -- "$PROGS/swapcheck" 96 1
+swapped sc_hugetlb
+
 gen_text "$T/big.txt" 1
 head -c 400000 "$T/big.txt" >"$T/in.txt"
 at_quarter xzc "$T/in.txt" -- xz -9 -T1 -c

@@ -17,7 +17,9 @@ static void check(int ok, const char *what)
 int main(void)
 {
 	size_t n = 16u << 20;
-	unsigned char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* one page more than used: the page after the 16 MiB is ours to block */
+	unsigned char *p = mmap(NULL, n + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
 	if (p == MAP_FAILED)
 		return 1;
 	for (size_t i = 0; i < n; i += 4096)
@@ -43,9 +45,11 @@ int main(void)
 		ok &= p[i] == 0xCD;
 	check(ok, "rewritten after FREE reads back");
 
-	/* Block the address after the mapping so growing must move it. */
-	void *block = mmap(p + n, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-			   -1, 0);
+	/* Block the address after the mapping so growing must move it: over the
+	 * spare page, which is ours (MAP_FIXED_NOREPLACE on the page after an
+	 * n-byte mapping failed whenever the kernel had placed another mapping
+	 * right there, and the move was then not certain). */
+	void *block = mmap(p + n, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	unsigned char *q = mremap(p, n, 2 * n, MREMAP_MAYMOVE);
 	check(q != MAP_FAILED, "mremap grow to 32 MiB");
 	if (q == MAP_FAILED)

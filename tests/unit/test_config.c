@@ -13,6 +13,7 @@
 
 #include "runtime/config.h"
 #include "runtime/swapio.h"
+#include <mimicos/mimicos.h>
 
 static char tmpdir[] = "/tmp/vmemu-cfg.XXXXXX";
 
@@ -300,6 +301,94 @@ static void swap_file_checked(void **s)
 	assert_non_null(strstr(err, "key 'swap.size'"));
 }
 
+static void hugetlb_keys(void **s)
+{
+	struct vm_config c;
+	char err[1024], want[512];
+	/* checked once every source is in, named where the key was set */
+	const char *p = write_ini("h.ini", "[hugetlb]\nnr_1g = 3\n[memory]\nsize = 2G\n");
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_load_file(&c, p, err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s:2: key 'hugetlb.nr_1g': 3 pages of 1 GiB do not fit: "
+				    "memory.size = 2147483648 bytes holds 2 1 GiB-aligned ranges", p);
+	if (strncmp(err, want, strlen(want)))
+		fail_msg("got  '%s'\nwant '%s...'", err, want);
+	assert_int_equal(vm_config_set(&c, "hugetlb.nr_1g=2", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "-s hugetlb.nr_1g=2: key 'hugetlb.nr_1g': 2 pages of 1 GiB take all"));
+	assert_int_equal(vm_config_set(&c, "hugetlb.nr_1g=1", err, sizeof err), 0);
+	assert_int_equal(vm_config_set(&c, "hugetlb.nr_2m=512", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "-s hugetlb.nr_2m=512: key 'hugetlb.nr_2m': 512 pages of 2 MiB do "
+				    "not fit: memory.size = 2147483648 bytes minus the 1 GiB pages leaves "
+				    "room for 511"));
+	assert_int_equal(vm_config_set(&c, "hugetlb.nr_2m=511", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), 0);
+	/* NUMA: 1 GiB pages need aligned ranges inside nodes */
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_set(&c, "memory.nodes=2", err, sizeof err), 0);
+	assert_int_equal(vm_config_set(&c, "memory.node_sizes=1536M,2560M", err, sizeof err), 0);
+	assert_int_equal(vm_config_set(&c, "hugetlb.nr_1g=4", err, sizeof err), 0);
+	assert_int_equal(vm_config_finish(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "holds 3 1 GiB-aligned ranges inside its nodes"));
+	/* the heap key */
+	vm_config_defaults(&c);
+	assert_int_equal(vm_heap_vma_flags(&c), MOS_VMA_HEAP);
+	assert_int_equal(vm_config_set(&c, "hugetlb.heap=4k", err, sizeof err), -1);
+	assert_non_null(strstr(err, "unknown value '4k' (one of: none, 2m, 1g)"));
+	assert_int_equal(vm_config_set(&c, "hugetlb.heap=1g", err, sizeof err), 0);
+	assert_int_equal(vm_heap_vma_flags(&c),
+			 MOS_VMA_HEAP | MOS_VMA_HUGETLB_1G | MOS_VMA_HUGETLB_MORECORE);
+}
+
+static void *zalloc(void *ctx, size_t n) { return calloc(1, n); }
+static void zfree(void *ctx, void *p, size_t n) { free(p); }
+
+/* vm_config_finish accepts exactly the pools mos_create can carve. */
+static void hugetlb_check_matches_mimicos(void **s)
+{
+	const uint64_t M = 1ull << 20, G = 1ull << 30;
+	const uint64_t sizes[] = { 1 * G, G + 4 * M, 3 * G / 2, 2 * G + 8 * M, 3 * G };
+	struct mos_allocator a = { zalloc, zfree, NULL };
+	int agree = 0;
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+		for (unsigned nodes = 1; nodes <= 2; nodes++)
+			for (uint64_t g = 0; g <= 3; g++)
+				for (int k = -1; k <= 1; k++) {
+					struct vm_config c;
+					char err[1024];
+					vm_config_defaults(&c);
+					c.memory_size = sizes[i];
+					c.memory_nodes = nodes;
+					c.hugetlb_nr_1g = g;
+					/* around the largest count of 2 MiB pages that fits */
+					uint64_t left = sizes[i] > g * G ? sizes[i] - g * G : 0;
+					uint64_t room = left > 4096 ? (left - 4096) / (2 * M) : 0;
+					if ((int64_t)room + k < 0)
+						continue;
+					c.hugetlb_nr_2m = room + k;
+					if (vm_config_finish(&c, err, sizeof err) && strstr(err, "memory.nodes"))
+						continue; /* sizes that do not split into nodes */
+					bool ok = vm_config_finish(&c, err, sizeof err) == 0;
+					struct mos_config mc;
+					vm_mos_config(&c, &mc);
+					enum mos_status st;
+					struct mos *m = mos_create(&mc, &a, &st);
+					if (ok != (m != NULL))
+						fail_msg("size %llu nodes %u nr_1g %llu nr_2m %llu: config %s, "
+							 "MimicOS %s (%s)", (unsigned long long)sizes[i], nodes,
+							 (unsigned long long)g, (unsigned long long)c.hugetlb_nr_2m,
+							 ok ? "accepts" : "refuses", m ? "carves" : "fails",
+							 ok ? mos_status_str(st) : err);
+					if (!m)
+						assert_int_equal(st, MOS_ENOMEM);
+					mos_destroy(m);
+					agree++;
+				}
+	assert_true(agree > 40);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -317,6 +406,8 @@ int main(void)
 		cmocka_unit_test(numa_keys),
 		cmocka_unit_test(device_files_match_presets),
 		cmocka_unit_test(swap_file_checked),
+		cmocka_unit_test(hugetlb_keys),
+		cmocka_unit_test(hugetlb_check_matches_mimicos),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[300];

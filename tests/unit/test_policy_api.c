@@ -2,8 +2,10 @@
  * Unit tests of the public policy interface (mimicos/policy_api.h):
  * policies defined here through that header only and plugged in with
  * mos_config.policy_ops; validation of ops tables; the services' errors;
- * and the example policy build/examples/policy_nextfit.so, loaded with
- * dlopen() as the runtime does, on directed and random workloads.
+ * ABI version 2's reserved frames and named counters (a reservation policy
+ * written here); and shared objects loaded with dlopen() as the runtime
+ * does: the example build/examples/policy_nextfit.so (ABI 2) on directed
+ * and random workloads, and build/tests/policy_v1.so, built for ABI 1.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,7 +143,7 @@ static void test_ops_validation(void **state)
 	struct mos_policy_ops bad[6];
 	for (int i = 0; i < 6; i++)
 		bad[i] = counting;
-	bad[0].abi_version = 0;
+	bad[0].abi_version = MOS_POLICY_ABI_MIN - 1;
 	bad[1].abi_version = MOS_POLICY_ABI_VERSION + 1;
 	bad[2].fault = NULL;
 	bad[3].name = NULL;
@@ -190,6 +192,12 @@ static void test_ops_validation(void **state)
 	m = mkc(&h, &c);
 	assert_string_equal(mos_policy_name(m), "minimal");
 	done(m, &h);
+	/* Every version from MOS_POLICY_ABI_MIN on is accepted. */
+	for (uint32_t v = MOS_POLICY_ABI_MIN; v <= MOS_POLICY_ABI_VERSION; v++) {
+		minimal.abi_version = v;
+		m = mkc(&h, &c);
+		done(m, &h);
+	}
 }
 
 static void test_faults_and_frees_go_through_policy(void **state)
@@ -455,11 +463,11 @@ static void test_huge_pages_through_services(void **state)
 
 /* ----------------------------------------------- the example .so (dlopen) */
 
-/* build/examples/policy_nextfit.so, found from this binary (build/tests/). */
-static void *load_nextfit(const struct mos_policy_ops **ops)
+/* A policy .so at rel from this binary's folder (build/tests/), or at $envvar. */
+static void *load_so(const char *envvar, const char *rel, const struct mos_policy_ops **ops)
 {
 	char path[PATH_MAX];
-	const char *env = getenv("VMEMU_POLICY_SO");
+	const char *env = getenv(envvar);
 	if (env) {
 		snprintf(path, sizeof path, "%s", env);
 	} else {
@@ -468,7 +476,7 @@ static void *load_nextfit(const struct mos_policy_ops **ops)
 		path[n] = '\0';
 		char *slash = strrchr(path, '/');
 		assert_non_null(slash);
-		strcpy(slash, "/../examples/policy_nextfit.so");
+		strcpy(slash + 1, rel);
 	}
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
@@ -476,6 +484,13 @@ static void *load_nextfit(const struct mos_policy_ops **ops)
 	*ops = dlsym(h, MOS_POLICY_SYMBOL);
 	if (!*ops)
 		fail_msg("dlsym %s: %s", MOS_POLICY_SYMBOL, dlerror());
+	return h;
+}
+
+/* build/examples/policy_nextfit.so */
+static void *load_nextfit(const struct mos_policy_ops **ops)
+{
+	void *h = load_so("VMEMU_POLICY_SO", "../examples/policy_nextfit.so", ops);
 	assert_int_equal((*ops)->abi_version, MOS_POLICY_ABI_VERSION);
 	assert_string_equal((*ops)->name, "nextfit");
 	return h;
@@ -720,6 +735,332 @@ static void test_nextfit_random_workloads(void **state)
 	dlclose(so);
 }
 
+/* ------------------------------------------- ABI 2: reserved frames */
+
+static void test_reserved_frames(void **state)
+{
+	memset(&seen, 0, sizeof seen);
+	struct host h;
+	struct mos_config c = cfg_ops(16 << 20, &counting);
+	struct mos *m = mkc(&h, &c);
+	struct mos_env *env = seen.env;
+	assert_int_equal(mos_vma_add(m, A, MB2, 0), MOS_OK);
+	fault(m, A + 8 * P); /* the page tables of A, before frames are held */
+	uint64_t free0 = stats(m).frames_free, blk, other;
+	assert_int_equal(mos_env_alloc(env, 2, &blk), MOS_OK);
+	assert_int_equal(mos_env_split(env, blk, 2, 0), MOS_OK);
+	/* held without a reservation: mos_check finds frames nobody owns */
+	char why[256];
+	assert_false(mos_check(m, why, sizeof why));
+	assert_non_null(strstr(why, "allocated frames not owned"));
+	assert_int_equal(mos_env_reserve(env, blk, 4), MOS_OK);
+	chk(m);
+	assert_int_equal(stats(m).frames_reserved, 4);
+	assert_int_equal(stats(m).frames_free, free0 - 4);
+
+	/* errors, nothing changed */
+	assert_int_equal(mos_env_reserve(env, blk + 3, 1), MOS_EEXIST);
+	assert_int_equal(mos_env_reserve(env, blk, 0), MOS_EINVAL);
+	assert_int_equal(mos_env_reserve(env, 4095, 2), MOS_EINVAL); /* beyond memory */
+	assert_int_equal(mos_env_alloc(env, 0, &other), MOS_OK);
+	assert_int_equal(mos_env_free(env, other, 0), MOS_OK);
+	assert_int_equal(mos_env_reserve(env, other, 1), MOS_EINVAL); /* a free frame */
+	assert_int_equal(mos_env_unreserve(env, other, 1), MOS_EINVAL);
+	assert_int_equal(mos_env_unreserve(env, blk + 2, 3), MOS_EINVAL); /* blk+4 is not reserved */
+	assert_int_equal(mos_env_map(env, A, blk, 12), MOS_EINVAL);   /* reserved: not mappable */
+	assert_int_equal(mos_env_free(env, blk + 1, 0), MOS_EINVAL);  /* nor freeable */
+	assert_int_equal(stats(m).frames_reserved, 4);
+	chk(m);
+
+	/* unreserved, a frame can be freed again (mapping one: test_reservation_policy) */
+	assert_int_equal(mos_env_unreserve(env, blk + 1, 1), MOS_OK);
+	assert_int_equal(mos_env_free(env, blk + 1, 0), MOS_OK);
+	assert_int_equal(stats(m).frames_reserved, 3);
+	chk(m);
+	/* reserving a mapped frame is possible (there is no reverse map), and caught */
+	uint64_t mapped = xl(m, A + 8 * P, NULL);
+	assert_int_equal(mos_env_reserve(env, mapped, 1), MOS_OK);
+	assert_false(mos_check(m, why, sizeof why));
+	assert_non_null(strstr(why, "reserved frame is mapped"));
+	assert_int_equal(mos_env_unreserve(env, mapped, 1), MOS_OK);
+	chk(m);
+	/* the rest: unreserved and freed, everything as before */
+	assert_int_equal(mos_env_unreserve(env, blk, 1), MOS_OK);
+	assert_int_equal(mos_env_unreserve(env, blk + 2, 2), MOS_OK);
+	for (int i = 0; i < 4; i++)
+		if (i != 1)
+			assert_int_equal(mos_env_free(env, blk + i, 0), MOS_OK);
+	assert_int_equal(stats(m).frames_reserved, 0);
+	assert_int_equal(stats(m).frames_free, free0);
+	done(m, &h);
+}
+
+/* -------------------------------------------- ABI 2: named counters */
+
+static void test_counters(void **state)
+{
+	memset(&seen, 0, sizeof seen);
+	struct host h;
+	struct mos_config c = cfg_ops(4 << 20, &counting);
+	struct mos *m = mkc(&h, &c);
+	struct mos_env *env = seen.env;
+	assert_false(mos_policy_counter(m, 0, NULL, NULL));
+	uint64_t *a = mos_env_counter(env, "steals"), *b = mos_env_counter(env, "x.y-z_9");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_ptr_equal(mos_env_counter(env, "steals"), a);
+	*a = 7;
+	*b += 3;
+	const char *name;
+	uint64_t v;
+	assert_true(mos_policy_counter(m, 0, &name, &v));
+	assert_string_equal(name, "steals");
+	assert_int_equal(v, 7);
+	assert_true(mos_policy_counter(m, 1, &name, &v));
+	assert_string_equal(name, "x.y-z_9");
+	assert_int_equal(v, 3);
+	assert_false(mos_policy_counter(m, 2, &name, &v));
+	/* names: 1..31 characters of [A-Za-z0-9_.-] */
+	assert_null(mos_env_counter(env, ""));
+	assert_null(mos_env_counter(env, NULL));
+	assert_null(mos_env_counter(env, "two words"));
+	assert_null(mos_env_counter(env, "quote\""));
+	char longest[MOS_POLICY_COUNTER_NAME_MAX + 2];
+	memset(longest, 'n', sizeof longest);
+	longest[MOS_POLICY_COUNTER_NAME_MAX + 1] = '\0';
+	assert_null(mos_env_counter(env, longest));
+	longest[MOS_POLICY_COUNTER_NAME_MAX] = '\0';
+	assert_non_null(mos_env_counter(env, longest));
+	/* at most MOS_POLICY_MAX_COUNTERS */
+	for (unsigned i = 3; i < MOS_POLICY_MAX_COUNTERS; i++) {
+		char n[8];
+		snprintf(n, sizeof n, "c%u", i);
+		assert_non_null(mos_env_counter(env, n));
+	}
+	assert_null(mos_env_counter(env, "one_too_many"));
+	assert_true(mos_policy_counter(m, MOS_POLICY_MAX_COUNTERS - 1, &name, NULL));
+	assert_false(mos_policy_counter(m, MOS_POLICY_MAX_COUNTERS, &name, NULL));
+	assert_int_equal(*a, 7);
+	done(m, &h);
+	/* built-in policies publish none */
+	c = (struct mos_config){ .mem_bytes = 4 << 20, .policy = "reservethp", .fault_around_pages = 1 };
+	m = mkc(&h, &c);
+	assert_false(mos_policy_counter(m, 0, NULL, NULL));
+	done(m, &h);
+}
+
+/*
+ * "resv16": a reservation policy written with the ABI 2 services. The first
+ * fault in a 64 KiB-aligned region of 16 pages lying inside the VMA, with
+ * nothing mapped, allocates an order-4 block, splits it and reserves its 16
+ * frames; a fault in the region maps the frame at the page's offset
+ * (unreserve + map) while it is still reserved. An unmapped page's frame
+ * goes back to the reservation; a reservation with no page mapped any more
+ * is unreserved and freed. Everything else: the default 4 KiB fault. Pages
+ * moved by mremap keep their frames; the reservation is found by block.
+ * Counters: "reservations", "reserved_hits", "defaults".
+ */
+#define R16 16u
+#define R16_BYTES (R16 * P)
+
+struct r16 {
+	uint64_t nblocks;
+	uint64_t *region;  /* per order-4 block: region served + 1, 0 = none */
+	uint32_t *mapped;  /* per order-4 block: its frames mapped now */
+	uint64_t *made, *hits, *defaults;
+};
+
+static enum mos_status r16_init(struct mos_env *env, void **state)
+{
+	struct r16 *s = mos_env_host_zalloc(env, sizeof *s);
+	if (!s)
+		return MOS_EHOST;
+	s->nblocks = mos_env_frames_total(env) / R16;
+	s->region = mos_env_host_zalloc(env, s->nblocks * sizeof *s->region);
+	s->mapped = mos_env_host_zalloc(env, s->nblocks * sizeof *s->mapped);
+	s->made = mos_env_counter(env, "reservations");
+	s->hits = mos_env_counter(env, "reserved_hits");
+	s->defaults = mos_env_counter(env, "defaults");
+	if (!s->region || !s->mapped || !s->made || !s->hits || !s->defaults)
+		return MOS_EHOST; /* the test's host never refuses */
+	*state = s;
+	return MOS_OK;
+}
+
+static void r16_fini(void *state, struct mos_env *env)
+{
+	struct r16 *s = state;
+	mos_env_host_free(env, s->region, s->nblocks * sizeof *s->region);
+	mos_env_host_free(env, s->mapped, s->nblocks * sizeof *s->mapped);
+	mos_env_host_free(env, s, sizeof *s);
+}
+
+static enum mos_status r16_map(struct r16 *s, struct mos_env *env, uint64_t page, uint64_t pfn,
+			       struct mos_fault_result *out)
+{
+	enum mos_status st = mos_env_unreserve(env, pfn, 1);
+	if (st == MOS_OK && (st = mos_env_map(env, page, pfn, 12)) != MOS_OK)
+		mos_env_reserve(env, pfn, 1);
+	if (st != MOS_OK)
+		return st;
+	s->mapped[pfn / R16]++;
+	out->start = page;
+	out->len = P;
+	out->pfn = pfn;
+	out->page_shift = 12;
+	return MOS_OK;
+}
+
+static enum mos_status r16_fault(void *state, struct mos_env *env, const struct mos_vma *vma,
+				 uint64_t vaddr, bool is_write, struct mos_fault_result *out)
+{
+	struct r16 *s = state;
+	uint64_t page = vaddr & ~(P - 1), region = vaddr & ~(R16_BYTES - 1);
+	uint64_t off = (page - region) / P, base;
+	struct mos_leaf lf;
+	bool inside = region >= vma->start && region + R16_BYTES <= vma->end;
+	if (inside && mos_env_next_leaf(env, region, region + R16_BYTES, &lf)) {
+		uint64_t b = lf.pfn / R16;
+		if (lf.page_shift == 12 && s->region[b] == region + 1 &&
+		    r16_map(s, env, page, b * R16 + off, out) == MOS_OK) {
+			(*s->hits)++;
+			return MOS_OK;
+		}
+	} else if (inside && mos_env_frames_needed(env, page, page + P) <= mos_env_frames_free(env) &&
+		   mos_env_alloc(env, 4, &base) == MOS_OK) {
+		mos_env_split(env, base, 4, 0);
+		mos_env_reserve(env, base, R16);
+		if (r16_map(s, env, page, base + off, out) == MOS_OK) {
+			s->region[base / R16] = region + 1;
+			(*s->made)++;
+			return MOS_OK;
+		}
+		mos_env_unreserve(env, base, R16);
+		for (unsigned i = 0; i < R16; i++)
+			mos_env_free(env, base + i, 0);
+	}
+	(*s->defaults)++;
+	return mos_env_fault_4k(env, page, page + P, vaddr, out);
+}
+
+struct r16_ctx {
+	struct r16 *s;
+	struct mos_env *env;
+};
+
+static void r16_free_leaf(void *ctx, const struct mos_leaf *leaf)
+{
+	struct r16_ctx *c = ctx;
+	uint64_t b = leaf->pfn / R16;
+	if (leaf->page_shift != 12 || !c->s->region[b]) {
+		mos_env_free(c->env, leaf->pfn, leaf->page_shift - 12);
+		return;
+	}
+	mos_env_reserve(c->env, leaf->pfn, 1); /* back to its reservation */
+	if (--c->s->mapped[b] == 0) {
+		mos_env_unreserve(c->env, b * R16, R16);
+		for (unsigned i = 0; i < R16; i++)
+			mos_env_free(c->env, b * R16 + i, 0);
+		c->s->region[b] = 0;
+	}
+}
+
+static uint64_t r16_free_range(void *state, struct mos_env *env, uint64_t start, uint64_t end)
+{
+	struct r16_ctx c = { state, env };
+	return mos_env_unmap_range(env, start, end, r16_free_leaf, &c);
+}
+
+/* Each active reservation's mapped count matches the leaves on its frames. */
+static bool r16_check(const void *state, const struct mos_env *env, char *why, size_t why_len)
+{
+	const struct r16 *s = state;
+	uint32_t *count = calloc(s->nblocks, sizeof *count);
+	struct mos_leaf lf;
+	for (uint64_t va = 0; mos_env_next_leaf(env, va, UINT64_MAX, &lf);
+	     va = lf.vaddr + (1ull << lf.page_shift))
+		if (s->region[lf.pfn / R16])
+			count[lf.pfn / R16]++;
+	bool ok = true;
+	for (uint64_t b = 0; ok && b < s->nblocks; b++)
+		if (s->region[b] ? count[b] != s->mapped[b] || count[b] == 0 : s->mapped[b] != 0) {
+			snprintf(why, why_len, "resv16: block %llu maps %u, counted %u",
+				 (unsigned long long)b, count[b], s->mapped[b]);
+			ok = false;
+		}
+	free(count);
+	return ok;
+}
+
+static const struct mos_policy_ops resv16 = {
+	.abi_version = MOS_POLICY_ABI_VERSION,
+	.name = "resv16",
+	.init = r16_init,
+	.fault = r16_fault,
+	.free_range = r16_free_range,
+	.fini = r16_fini,
+	.check = r16_check,
+};
+
+static double random_workload(struct mos_config c, uint64_t seed, int steps);
+
+static void test_reservation_policy(void **state)
+{
+	struct host h;
+	struct mos_config c = cfg_ops(8 << 20, &resv16);
+	struct mos *m = mkc(&h, &c);
+	assert_int_equal(mos_vma_add(m, A, 4 * R16_BYTES, 0), MOS_OK);
+	uint64_t p0 = fault(m, A + 5 * P).pfn;
+	assert_int_equal(p0 % R16, 5);
+	assert_int_equal(stats(m).frames_reserved, R16 - 1);
+	assert_int_equal(fault(m, A + 2 * P).pfn, p0 - 3); /* from the reservation */
+	assert_int_equal(stats(m).frames_reserved, R16 - 2);
+	chk(m);
+	assert_int_equal(mos_discard(m, A + 5 * P, P), MOS_OK); /* back to the reservation */
+	assert_int_equal(stats(m).frames_reserved, R16 - 1);
+	assert_int_equal(mos_discard(m, A, R16_BYTES), MOS_OK); /* the last: freed */
+	assert_int_equal(stats(m).frames_reserved, 0);
+	const char *name;
+	uint64_t v;
+	assert_true(mos_policy_counter(m, 0, &name, &v));
+	assert_string_equal(name, "reservations");
+	assert_int_equal(v, 1);
+	assert_true(mos_policy_counter(m, 1, &name, &v));
+	assert_int_equal(v, 1);
+	done(m, &h);
+	/* random workloads (mremap, discards, OOM): mos_check after every step */
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		c = cfg_ops(8 << 20, &resv16);
+		random_workload(c, seed, 1000);
+		c.mem_bytes = 3 << 20;
+		random_workload(c, seed, 1000);
+	}
+}
+
+/* build/tests/policy_v1.so: built for ABI 1, it loads and runs under ABI 2. */
+static void test_v1_policy_loads(void **state)
+{
+	const struct mos_policy_ops *ops;
+	void *so = load_so("VMEMU_POLICY_V1_SO", "policy_v1.so", &ops);
+	assert_int_equal(ops->abi_version, 1);
+	assert_string_equal(ops->name, "lowfirst");
+	struct host h;
+	struct mos_config c = cfg_ops(8 << 20, ops);
+	struct mos *m = mkc(&h, &c);
+	assert_string_equal(mos_policy_name(m), "lowfirst");
+	assert_int_equal(mos_vma_add(m, A, 64 * P, 0), MOS_OK);
+	fault(m, A); /* its page tables take the frames after it */
+	uint64_t first = fault(m, A + P).pfn;
+	for (uint64_t i = 2; i < 64; i++)
+		assert_int_equal(fault(m, A + i * P).pfn, first + i - 1);
+	assert_false(mos_policy_counter(m, 0, NULL, NULL));
+	assert_int_equal(stats(m).frames_reserved, 0);
+	done(m, &h);
+	for (uint64_t seed = 1; seed <= 2; seed++)
+		random_workload(cfg_ops(8 << 20, ops), seed, 1000);
+	dlclose(so);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +1070,10 @@ int main(void)
 		cmocka_unit_test(test_huge_pages_through_services),
 		cmocka_unit_test(test_nextfit_behaves_as_documented),
 		cmocka_unit_test(test_nextfit_random_workloads),
+		cmocka_unit_test(test_reserved_frames),
+		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_reservation_policy),
+		cmocka_unit_test(test_v1_policy_loads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -272,6 +272,30 @@ struct mos_config {
 	 * 10, __setup_per_zone_wmarks).
 	 */
 	uint64_t wmark_min_frames;
+	/*
+	 * hugetlbfs-like pools (Documentation/admin-guide/mm/hugetlbpage.rst):
+	 * pages of 2 MiB and of 1 GiB reserved at boot, as Linux's
+	 * vm.nr_hugepages and `hugepagesz=1G hugepages=N`. Carved at mos_create
+	 * before the page-table root and before fragmentation injection, so they
+	 * never fail for fragmentation:
+	 * - a 1 GiB page is 2^18 frames, larger than a buddy block (MOS_MAX_ORDER
+	 *   10), so it is a 1 GiB-aligned PFN range inside one node taken out of
+	 *   the buddy allocator as 256 order-10 blocks (as Linux takes gigantic
+	 *   pages from memblock at boot, or with alloc_contig_range later); the
+	 *   highest free aligned range of a node first (memblock allocates top
+	 *   down);
+	 * - a 2 MiB page is one order-9 block (lowest free first, as the buddy
+	 *   allocator hands them out);
+	 * pages go to the nodes round-robin, node 0 first (Linux spreads
+	 * hugepages=N over the nodes), a full node passing its turn on. Pool
+	 * pages belong to the pool from then on: never split, never freed to
+	 * the buddy allocator. They back only hugetlb VMAs (MOS_VMA_HUGETLB_*).
+	 * mos_create fails with MOS_ENOMEM when the pools do not fit: 1 GiB
+	 * pages need as many 1 GiB-aligned ranges inside nodes, and the pools
+	 * must leave at least one frame for the page-table root.
+	 */
+	uint64_t hugetlb_nr_2m; /* pages of 2 MiB in the pool; 0 = none */
+	uint64_t hugetlb_nr_1g; /* pages of 1 GiB in the pool; 0 = none */
 };
 
 /* VMA flags. */
@@ -280,6 +304,32 @@ enum {
 	MOS_VMA_MMAP = 1u << 1, /* an anonymous mmap of the program */
 	MOS_VMA_HUGEPAGE = 1u << 2,   /* madvise(MADV_HUGEPAGE): Linux VM_HUGEPAGE */
 	MOS_VMA_NOHUGEPAGE = 1u << 3, /* madvise(MADV_NOHUGEPAGE): Linux VM_NOHUGEPAGE */
+	/*
+	 * hugetlb VMAs (Linux VM_HUGETLB; mmap(MAP_HUGETLB | MAP_HUGE_2MB or
+	 * MAP_HUGE_1GB)): every fault maps one whole page of the 2 MiB or 1 GiB
+	 * pool; the allocation policy is not asked. Exactly one of the two. The
+	 * VMA's start and length are multiples of the page size; mos_vma_add
+	 * reserves one pool page per page of the VMA (Linux HugePages_Rsvd) or
+	 * fails with MOS_ENOMEM, so faults never fail for lack of a pool page.
+	 * The VMA can only be cut (munmap, mremap, madvise) at multiples of the
+	 * page size; a pool page is never split.
+	 */
+	MOS_VMA_HUGETLB_2M = 1u << 4,
+	MOS_VMA_HUGETLB_1G = 1u << 5,
+	/*
+	 * With one of the two above: a heap served from the pool the way
+	 * libhugetlbfs' HUGETLB_MORECORE backs malloc with hugetlb pages,
+	 * falling back to normal pages when the pool runs out. Nothing is
+	 * reserved at mos_vma_add. A fault whose page-size-aligned region lies
+	 * inside the VMA, has nothing mapped yet and finds a pool page that no
+	 * hugetlb VMA has reserved maps that page; any other fault goes to the
+	 * allocation policy (mos_stats.hugetlb_fallback). munmap, mremap and
+	 * madvise advice cut it only at multiples of the page size, as a
+	 * hugetlb VMA; MADV_DONTNEED (mos_discard) never fails for alignment:
+	 * it frees the pool pages lying entirely inside its range and leaves
+	 * those partly inside mapped.
+	 */
+	MOS_VMA_HUGETLB_MORECORE = 1u << 6,
 };
 
 /* Advice for mos_vma_advise (same numbers as Linux's MADV_*). */
@@ -301,8 +351,11 @@ struct mos_vma {
  * host) and wake the faulting thread.
  *
  * Later additions (all zero for baseline faults and refaults):
- * - page_shift 21 with len 2 MiB: a 2 MiB emulated page (thp) — one
- *   populate of 512 pages; the runtime may try MADV_COLLAPSE on it.
+ * - page_shift 21 with len 2 MiB: a 2 MiB emulated page (thp, or a 2 MiB
+ *   hugetlb pool page) — one populate of 512 pages; the runtime may try
+ *   MADV_COLLAPSE on it.
+ * - page_shift 30 with len 1 GiB: a 1 GiB hugetlb pool page — one populate
+ *   of 262144 pages.
  * - promoted_len != 0 (reservethp): this fault promoted the 2 MiB region
  *   [promoted_start, +promoted_len) to one 2 MiB page, so MimicOS now maps
  *   all 512 subpages. The runtime must populate every page of that region
@@ -349,6 +402,13 @@ struct mos_phys_range {
 	uint64_t len;   /* bytes, multiple of 4 KiB */
 };
 
+/* The two hugetlb pool sizes, index of the mos_stats.hugetlb_* arrays. */
+enum {
+	MOS_HUGETLB_2M = 0,
+	MOS_HUGETLB_1G = 1,
+	MOS_HUGETLB_SIZES = 2,
+};
+
 /* Counters of one emulated machine (all emulated, nothing measured). */
 struct mos_stats {
 	uint64_t frames_total;     /* frames of emulated memory */
@@ -367,7 +427,8 @@ struct mos_stats {
 
 	/* Added with the huge-page policies (zero under baseline). */
 	uint64_t frames_pinned;      /* frames pinned by fragmentation injection */
-	uint64_t frames_reserved;    /* reservethp: reserved frames not mapped yet */
+	uint64_t frames_reserved;    /* reservethp, or a user policy's mos_env_reserve:
+					reserved frames not mapped */
 	uint64_t huge_pages;         /* 2 MiB leaves mapped now */
 	uint64_t thp_fault_alloc;    /* faults mapped as one 2 MiB page (Linux thp_fault_alloc) */
 	uint64_t thp_fault_fallback; /* huge page allowed but no order-9 block (Linux thp_fault_fallback) */
@@ -442,6 +503,22 @@ struct mos_stats {
 	uint64_t workingset_activate;
 	uint64_t refault_distance[16];
 	uint64_t wmark_min, wmark_low, wmark_high; /* frames */
+	/*
+	 * Added with hugetlb pools (all zero without them). Index
+	 * MOS_HUGETLB_2M or MOS_HUGETLB_1G; counts are pool pages. Pool pages
+	 * are allocated frames: frames_free does not count free pool pages,
+	 * data_frames counts the frames of mapped ones.
+	 */
+	uint64_t hugetlb_pages[MOS_HUGETLB_SIZES];  /* pool size (HugePages_Total) */
+	uint64_t hugetlb_free[MOS_HUGETLB_SIZES];   /* not mapped (HugePages_Free) */
+	uint64_t hugetlb_resv[MOS_HUGETLB_SIZES];   /* of the free ones, reserved by hugetlb
+						       VMAs (HugePages_Rsvd) */
+	uint64_t hugetlb_faults[MOS_HUGETLB_SIZES]; /* faults that mapped a pool page, cumulative */
+	uint64_t hugetlb_morecore_faults[MOS_HUGETLB_SIZES]; /* of those, in MORECORE VMAs */
+	uint64_t hugetlb_fallback[MOS_HUGETLB_SIZES]; /* MORECORE faults left to the policy */
+	uint64_t hugetlb_resv_fail[MOS_HUGETLB_SIZES]; /* hugetlb VMAs refused: too few
+							 unreserved pool pages (mmap ENOMEM) */
+	uint64_t gigantic_pages; /* 1 GiB leaves mapped now (huge_pages counts 2 MiB ones) */
 };
 
 struct mos;
@@ -452,17 +529,19 @@ struct mos;
  * no VMAs, and the named policy. Returns NULL and sets *st on failure:
  * MOS_EINVAL for a size that is zero, not a multiple of 4 KiB or above 2^44
  * bytes, an unknown policy, a policy_ops table that is invalid (abi_version
- * other than MOS_POLICY_ABI_VERSION, name NULL or empty, fault or free_range
- * NULL), a fault_around_pages that is not a power of two,
+ * outside MOS_POLICY_ABI_MIN .. MOS_POLICY_ABI_VERSION, name NULL or empty,
+ * fault or free_range NULL), a fault_around_pages that is not a power of two,
  * a thp_mode out of range, promotion_threshold or fragmentation outside 0..1
  * (or NaN), eager_max_bytes / eager_populate_bytes not 0 or a power of two
  * >= 4 KiB, NUMA fields that break the rules of struct mos_config
  * (numa_nodes above MOS_MAX_NODES, node sizes not multiples of 4 MiB or not
  * summing to mem_bytes, distances not SLIT-valid, numa_policy out of range,
  * numa_node_mask naming a node that does not exist, numa_spill_threshold
- * outside 0..1); MOS_EHOST when the allocator fails; whatever a policy_ops init
- * returned. With fragmentation > 0 the frames are pinned here (see struct
- * mos_config).
+ * outside 0..1); MOS_ENOMEM when the hugetlb pools do not fit (see
+ * hugetlb_nr_2m); MOS_EHOST when the allocator fails; whatever a policy_ops
+ * init returned. The hugetlb pools are carved first, then the page-table
+ * root is allocated; with fragmentation > 0 frames are pinned after that (see
+ * struct mos_config).
  */
 struct mos *mos_create(const struct mos_config *cfg, const struct mos_allocator *alloc,
 		       enum mos_status *st);
@@ -472,8 +551,13 @@ void mos_destroy(struct mos *m);
 
 /*
  * Manage [start, start+len) as a VMA. start and len must be page aligned and
- * len > 0. MOS_EEXIST if it overlaps a managed VMA; MOS_EHOST if the VMA
- * array cannot grow.
+ * len > 0. A hugetlb VMA (MOS_VMA_HUGETLB_2M or _1G without MORECORE) must
+ * also be aligned to its page size and reserves len / page size pages of
+ * its pool, as Linux's hugetlb_reserve_pages at mmap time. Errors (nothing
+ * changed): MOS_EINVAL (alignment, both hugetlb sizes, MORECORE without a
+ * size), MOS_ENOMEM (fewer unreserved free pool pages than the VMA needs:
+ * mmap's ENOMEM; counted in mos_stats.hugetlb_resv_fail), MOS_EEXIST if it
+ * overlaps a managed VMA, MOS_EHOST if the VMA array cannot grow.
  */
 enum mos_status mos_vma_add(struct mos *m, uint64_t start, uint64_t len, uint32_t flags);
 
@@ -484,9 +568,13 @@ enum mos_status mos_vma_add(struct mos *m, uint64_t start, uint64_t len, uint32_
  * A 2 MiB page only partly inside the range is split first (demoted to 512
  * 4 KiB PTEs on the same frames, as Linux's split_huge_pmd); its subpages
  * inside the range are freed, the others stay mapped.
- * Parts of the range outside any VMA are ignored. MOS_EINVAL if unaligned;
- * MOS_EHOST if host memory for a split fails (then the whole 2 MiB page is
- * unmapped and freed).
+ * Parts of the range outside any VMA are ignored. hugetlb VMAs: their pool
+ * pages inside the range go back to the pool (never split) and the pages of
+ * the removed part stop being reserved. Errors: MOS_EINVAL (nothing changed)
+ * if unaligned, or if start or start+len lies inside a hugetlb VMA (MORECORE
+ * too) at an address not a multiple of its page size (Linux: munmap EINVAL);
+ * MOS_EHOST if the VMA array cannot grow (nothing changed) or host memory
+ * for a split fails (then the whole 2 MiB page is unmapped and freed).
  */
 enum mos_status mos_vma_remove(struct mos *m, uint64_t start, uint64_t len);
 
@@ -497,10 +585,14 @@ enum mos_status mos_vma_remove(struct mos *m, uint64_t start, uint64_t len);
  * follows. 2 MiB pages that straddle the range ends or the min(old_len,
  * new_len) cut, or would land misaligned at the new address, are split into
  * 4 KiB PTEs first (each split needs one frame for a page table);
- * reservations overlapping the old range are demoted (reservethp). MOS_ENOVMA
- * if old is not inside a VMA, MOS_EEXIST if the new range overlaps another
- * VMA, MOS_ENOMEM if page-table pages for the splits or the new address
- * cannot be allocated (nothing is moved then; splits already done stay).
+ * reservations overlapping the old range are demoted (reservethp). A
+ * hugetlb VMA moves whole pool pages only: old, new, old_len and new_len
+ * must be multiples of its page size and new_len <= old_len (Linux's mremap
+ * refuses growing a hugetlb VMA); pool pages beyond new_len go back to the
+ * pool. MOS_EINVAL (nothing changed) otherwise. MOS_ENOVMA if old is not
+ * inside a VMA, MOS_EEXIST if the new range overlaps another VMA,
+ * MOS_ENOMEM if page-table pages for the splits or the new address cannot
+ * be allocated (nothing is moved then; splits already done stay).
  */
 enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint64_t new,
 			     uint64_t new_len);
@@ -509,14 +601,27 @@ enum mos_status mos_vma_move(struct mos *m, uint64_t old, uint64_t old_len, uint
  * madvise(MADV_DONTNEED): unmap every page in [start, start+len) and free
  * its frames; the VMAs stay (the next touch faults again). Page-table pages
  * stay allocated, as in Linux. A 2 MiB page partly inside the range is split
- * first, as for mos_vma_remove. MOS_EINVAL if unaligned, MOS_EHOST as there.
+ * first, as for mos_vma_remove. hugetlb VMAs (Linux
+ * madvise_dontneed_free_valid_vma): the range's end inside one is aligned
+ * down to its page size, and its pool pages inside go back to the pool but
+ * stay reserved for the VMA (deviation: Linux keeps the reservation only for
+ * shared mappings; for a private one the next fault allocates unreserved and
+ * may SIGBUS); MORECORE VMAs free the pool pages lying entirely inside.
+ * MOS_EINVAL (nothing changed) if unaligned, or if start lies inside a
+ * hugetlb VMA (not MORECORE) at an address not a multiple of its page size;
+ * MOS_EHOST as for mos_vma_remove.
  */
 enum mos_status mos_discard(struct mos *m, uint64_t start, uint64_t len);
 
 /*
  * The program touched vaddr (read, or write if is_write) and the host page is
  * missing: let the policy allocate frames and map them. On MOS_OK *out says
- * which host range to populate. Errors: MOS_ENOVMA (vaddr outside every VMA:
+ * which host range to populate. In a hugetlb VMA the pool serves the fault
+ * instead (Linux hugetlb_fault): one whole pool page over the page-size-
+ * aligned region holding vaddr (out: start = region, len = 2 MiB or 1 GiB,
+ * page_shift 21 or 30), the VMA's reservation consumed; a MORECORE VMA
+ * falls back to the policy when the pool cannot serve the fault. Errors:
+ * MOS_ENOVMA (vaddr outside every VMA:
  * the runtime wakes the thread, which then gets the kernel's SIGSEGV),
  * MOS_ENOMEM (emulated OOM; nothing was mapped — reservethp may have demoted
  * reservations trying to make room).
@@ -526,7 +631,8 @@ enum mos_status mos_fault(struct mos *m, uint64_t vaddr, bool is_write,
 
 /*
  * Translation of vaddr: PFN of the 4 KiB frame that backs it and the page
- * size of its mapping. MOS_ENOENT when unmapped.
+ * size of its mapping as a shift (12, 21 or 30 for a 1 GiB hugetlb page).
+ * MOS_ENOENT when unmapped.
  */
 enum mos_status mos_translate(const struct mos *m, uint64_t vaddr, uint64_t *pfn,
 			      uint32_t *page_shift);
@@ -534,7 +640,8 @@ enum mos_status mos_translate(const struct mos *m, uint64_t vaddr, uint64_t *pfn
 /*
  * Physical addresses (bytes) of the page-table entries a hardware walk of
  * vaddr reads, top level (PML4E) first. Returns how many were written
- * (1..4; fewer when a level is absent or a huge page ends the walk).
+ * (1..4; fewer when a level is absent or a huge page ends the walk: 3 for a
+ * 2 MiB page, 2 for a 1 GiB page, whose leaf is the PDPTE).
  */
 unsigned mos_walk_path(const struct mos *m, uint64_t vaddr, uint64_t pte_paddr[MOS_PT_LEVELS]);
 
@@ -548,6 +655,8 @@ unsigned mos_walk_path(const struct mos *m, uint64_t vaddr, uint64_t pte_paddr[M
  * empty, unknown advice), MOS_EHOST (VMA array cannot grow; nothing changed),
  * MOS_ENOMEM (no frame for such a split; nothing changed), MOS_ENOVMA when part of the range
  * is outside every VMA (the VMAs inside are still advised, as Linux's ENOMEM).
+ * MOS_EINVAL (nothing changed) too when start or start+len would cut a
+ * hugetlb VMA at an address not a multiple of its page size.
  */
 enum mos_status mos_vma_advise(struct mos *m, uint64_t start, uint64_t len, enum mos_advice advice);
 
@@ -578,6 +687,29 @@ size_t mos_scan(struct mos *m, uint64_t max_pages, struct mos_range *out, size_t
 size_t mos_phys_ranges(const struct mos *m, uint64_t start, uint64_t end,
 		       struct mos_phys_range *out, size_t max_out);
 
+/*
+ * Page shift of a hugetlb VMA (MOS_VMA_HUGETLB_2M: 21, MOS_VMA_HUGETLB_1G:
+ * 30), or 0 for any other VMA. The runtime uses it to apply Linux's hugetlb
+ * rules to munmap/mremap/madvise before the host sees them.
+ */
+unsigned mos_vma_hugetlb_shift(const struct mos_vma *v);
+
+/*
+ * Pages of the hugetlb pool of page_shift (21 or 30) that a new hugetlb VMA
+ * could reserve now: free pages not reserved by another VMA (Linux
+ * HugePages_Free - HugePages_Rsvd). 0 for other shifts or without a pool.
+ */
+uint64_t mos_hugetlb_available(const struct mos *m, unsigned page_shift);
+
+/*
+ * True when addr lies strictly inside a hugetlb VMA (a MORECORE one too
+ * when morecore) at an address that is not a multiple of its page size:
+ * cutting the VMA there would split a hugetlb page, which Linux refuses
+ * with EINVAL (hugetlb_vm_op_split). munmap, mremap and madvise advice ask
+ * with morecore = true, MADV_DONTNEED's start with false.
+ */
+bool mos_hugetlb_cuts(const struct mos *m, uint64_t addr, bool morecore);
+
 /* The VMA containing vaddr, or NULL. The pointer is valid until the next change. */
 const struct mos_vma *mos_vma_find(const struct mos *m, uint64_t vaddr);
 
@@ -607,6 +739,13 @@ int mos_pfn_node(const struct mos *m, uint64_t pfn);
  * latency model: Linux node_distance()), or 0 when either is not a node.
  */
 unsigned mos_node_distance(const struct mos *m, unsigned from, unsigned to);
+
+/*
+ * Named counters a caller-supplied policy published (policy_api.h,
+ * mos_env_counter, ABI 2), in the order it registered them: the i-th name
+ * and value. False past the last (always for built-in policies).
+ */
+bool mos_policy_counter(const struct mos *m, size_t i, const char **name, uint64_t *value);
 
 /*
  * Name of the policy in force ("baseline", "thp", "reservethp",
@@ -717,9 +856,12 @@ uint64_t mos_reclaim_target(const struct mos *m, bool *below_min);
 /*
  * Check every internal invariant (buddy free lists, frame ownership, page
  * table accounting; every allocated frame is a table page, mapped data, a
- * reserved subpage of a reservation or a pinned frame; every 2 MiB leaf is
- * one order-9 block; the policy's own structures). Returns true when consistent; otherwise false with a
- * description in why. Cost: O(frames + table pages); for tests.
+ * reserved subpage of a reservation, a pinned frame or a free hugetlb pool
+ * page; every 2 MiB leaf is one order-9 block; every 1 GiB leaf a pool page;
+ * pool pages mapped only in hugetlb VMAs of their size, each reserved or
+ * mapped; the pools' free lists and counts; the policy's own structures).
+ * Returns true when consistent; otherwise false with a description in why.
+ * Cost: O(frames + table pages + pool pages^2); for tests.
  */
 bool mos_check(const struct mos *m, char *why, size_t why_len);
 

@@ -29,15 +29,20 @@
  * Terms as in mimicos.h: a *frame* is one 4 KiB emulated physical page named
  * by its PFN; a *buddy block* of order k is 2^k frames starting at a PFN
  * that is a multiple of 2^k; a *leaf* is one page-table mapping of a 4 KiB
- * or 2 MiB page; virtual addresses are the program's real addresses, bytes.
+ * or 2 MiB page (or a 1 GiB hugetlb page, which policies never see: hugetlb
+ * VMAs are served by the pools, not the policy); virtual addresses are the
+ * program's real addresses, bytes.
  *
  * Rules a policy must follow (mos_check() verifies them after the fact):
  * - Frame ownership: a 4 KiB leaf maps an allocated order-0 block; a 2 MiB
  *   leaf maps exactly one allocated order-9 block (allocate a larger block
  *   and mos_env_split() it to map its frames one by one). mos_env_map()
  *   refuses anything else.
- * - When a hook returns, every frame the policy allocated is mapped or has
- *   been freed again (ABI version 1 has no reserved, unmapped frames).
+ * - When a hook returns, every frame the policy allocated is mapped, has
+ *   been freed again, or is reserved with mos_env_reserve() (ABI version 2:
+ *   frames the policy holds unmapped, e.g. the rest of a reservation, which
+ *   mos_check() then counts as owned by the policy; a reserved frame cannot
+ *   be mapped or freed until mos_env_unreserve()).
  * - fault maps exactly the pages it reports in *out; free_range unmaps
  *   every leaf of its range and frees the leaves' frames.
  * - The core may split a 2 MiB leaf of the policy into 512 4 KiB leaves on
@@ -67,10 +72,21 @@
 
 /*
  * Version of this interface: struct mos_policy_ops and struct
- * mos_policy_services. mos_create() refuses (MOS_EINVAL) an ops table whose
- * abi_version differs. Later versions only append members to both structs.
+ * mos_policy_services. Later versions only append members to both structs,
+ * so a policy built for an older version still loads: mos_create() accepts
+ * abi_version MOS_POLICY_ABI_MIN .. MOS_POLICY_ABI_VERSION and refuses
+ * (MOS_EINVAL) any other.
+ *   1  the ops table and the services up to host_free.
+ *   2  reserved frames (mos_env_reserve / mos_env_unreserve) and named
+ *      counters (mos_env_counter); the ops table is unchanged.
  */
-#define MOS_POLICY_ABI_VERSION 1u
+#define MOS_POLICY_ABI_VERSION 2u
+#define MOS_POLICY_ABI_MIN 1u
+
+/* ABI 2: named counters a policy may publish (mos_env_counter). */
+#define MOS_POLICY_MAX_COUNTERS 16u
+/* ABI 2: longest counter name, bytes, without the terminating NUL. */
+#define MOS_POLICY_COUNTER_NAME_MAX 31u
 
 /*
  * Name of the symbol a policy .so exports: a `const struct mos_policy_ops`.
@@ -101,7 +117,10 @@ struct mos_leaf {
  * policies' hooks.
  */
 struct mos_policy_ops {
-	/* Required: MOS_POLICY_ABI_VERSION of the header the policy was built with. */
+	/*
+	 * Required: MOS_POLICY_ABI_VERSION of the header the policy was built
+	 * with (older versions are accepted, see above).
+	 */
 	uint32_t abi_version;
 
 	/*
@@ -194,6 +213,10 @@ struct mos_policy_services {
 				    struct mos_fault_result *out);
 	void *(*host_zalloc)(struct mos_env *env, size_t bytes);
 	void (*host_free)(struct mos_env *env, void *p, size_t bytes);
+	/* ABI version 2 */
+	enum mos_status (*reserve)(struct mos_env *env, uint64_t pfn, uint64_t nframes);
+	enum mos_status (*unreserve)(struct mos_env *env, uint64_t pfn, uint64_t nframes);
+	uint64_t *(*counter)(struct mos_env *env, const char *name);
 };
 
 /*
@@ -239,7 +262,8 @@ static inline enum mos_status mos_env_alloc_at(struct mos_env *env, uint64_t pfn
  * Free the allocated block of 2^order frames at pfn (it coalesces with free
  * buddies). pfn/order must name exactly an allocated block (after a split:
  * one of the pieces). Its frames must no longer be mapped. Errors:
- * MOS_EINVAL (nothing changed) for a double free or a wrong order.
+ * MOS_EINVAL (nothing changed) for a double free, a wrong order, or a block
+ * holding a reserved frame (mos_env_unreserve it first).
  */
 static inline enum mos_status mos_env_free(struct mos_env *env, uint64_t pfn, unsigned order)
 {
@@ -282,8 +306,8 @@ static inline uint64_t mos_env_frames_total(const struct mos_env *env)
  * must be an allocated block of order 0 (4 KiB) or exactly order 9 (2 MiB)
  * starting at pfn. Page-table pages are allocated from emulated memory as
  * needed (each costs one frame). Errors, each leaving everything as it
- * was: MOS_EINVAL (alignment, range, page_shift, pfn not such a block),
- * MOS_EEXIST (a leaf already covers part of the page, or page tables exist
+ * was: MOS_EINVAL (alignment, range, page_shift, pfn not such a block, a
+ * reserved frame), MOS_EEXIST (a leaf already covers part of the page, or page tables exist
  * where a 2 MiB leaf would go), MOS_ENOMEM (no frame for a page-table
  * page), MOS_EHOST (no host memory for it).
  */
@@ -386,6 +410,54 @@ static inline enum mos_status mos_env_fault_4k(struct mos_env *env, uint64_t lo,
 					       uint64_t vaddr, struct mos_fault_result *out)
 {
 	return mos_env_services(env)->fault_4k(env, lo, hi, vaddr, out);
+}
+
+/* ------------------------------------------- reserved frames (ABI 2) */
+
+/*
+ * Mark the nframes frames pfn .. pfn+nframes-1 as held by the policy while
+ * unmapped (a reservation's unused subpages, a private free list): from now
+ * on mos_check() counts them as owned by the policy and mos_stats.
+ * frames_reserved includes them. Each must be allocated (inside a block from
+ * mos_env_alloc / mos_env_alloc_at) and not mapped; mos_check() reports a
+ * reserved frame that is mapped or is a page-table page. A reserved frame
+ * cannot be mapped or freed: mos_env_unreserve() it first. Cost O(nframes *
+ * MOS_MAX_ORDER); the first call allocates one bit per frame of host memory.
+ * Errors, nothing changed: MOS_EINVAL (nframes 0, beyond memory, a frame
+ * not allocated), MOS_EEXIST (a frame already reserved), MOS_EHOST.
+ */
+static inline enum mos_status mos_env_reserve(struct mos_env *env, uint64_t pfn, uint64_t nframes)
+{
+	return mos_env_services(env)->reserve(env, pfn, nframes);
+}
+
+/*
+ * End the reservation of frames pfn .. pfn+nframes-1 (all reserved), so the
+ * policy can map them (mos_env_map) or free them (mos_env_free). The frames
+ * stay allocated. Errors, nothing changed: MOS_EINVAL (nframes 0, beyond
+ * memory, a frame not reserved).
+ */
+static inline enum mos_status mos_env_unreserve(struct mos_env *env, uint64_t pfn,
+						uint64_t nframes)
+{
+	return mos_env_services(env)->unreserve(env, pfn, nframes);
+}
+
+/* -------------------------------------------- named counters (ABI 2) */
+
+/*
+ * A counter of the policy's own, published as `name` in vmemu's report and
+ * JSON ("policy counters", memory.policy_counters) and by
+ * mos_policy_counter(): returns a pointer to its value (0 at first), which
+ * the policy updates as it likes from its hooks; the pointer stays valid
+ * until the machine is destroyed. The same name returns the same counter.
+ * name: 1 .. MOS_POLICY_COUNTER_NAME_MAX characters of [A-Za-z0-9_.-]
+ * (copied). NULL for a bad name or when MOS_POLICY_MAX_COUNTERS exist
+ * already. Register them in init.
+ */
+static inline uint64_t *mos_env_counter(struct mos_env *env, const char *name)
+{
+	return mos_env_services(env)->counter(env, name);
 }
 
 /* ----------------------------------------------------------- host memory */
