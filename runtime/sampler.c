@@ -753,6 +753,10 @@ static void drain(void)
 				s->untranslated++;
 				continue;
 			}
+			/* a sampled access is the referenced bit the reclaim policies
+			 * lack in user space (a read: the write is seen by the swap's
+			 * write-protect fault, which also keeps the clean copy right) */
+			mos_page_access(rt.mos, recs[i].vaddr, false, vm_now_ns());
 			struct tlb_translation tr = { .page_shift = (uint8_t)shift };
 			tr.levels = (uint8_t)mos_walk_path(rt.mos, recs[i].vaddr, tr.pte_paddr);
 			tlb_access(s->model, recs[i].vaddr, recs[i].flags & RING_WRITE, &tr, NULL);
@@ -769,6 +773,7 @@ static void drain(void)
 static void *sampler_main(void *arg)
 {
 	vm_in_runtime = 1;
+	vm_use_c_locale();
 	prctl(PR_SET_NAME, "vmemu-sampler");
 	uint64_t interval = rt.cfg.sampler_interval_ms * 1000000ull;
 	uint64_t next = vm_now_ns();
