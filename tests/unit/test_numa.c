@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -564,73 +565,19 @@ static void random_numa_workload(struct mos_config c, uint64_t seed, int steps,
 	uint64_t free0 = stats(m).frames_free;
 	uint64_t s = seed;
 	int nfault = 0;
+	char label[64];
+	snprintf(label, sizeof label, "%s/numa %d nodes %u", c.policy, (int)c.numa_policy, nn);
+	const struct rw_opts o = { A, WP, true, true, true, nn, label };
 	for (int step = 0; step < steps; step++) {
-		uint64_t r = rng_splitmix(&s) % 100;
-		uint64_t a = rng_splitmix(&s) % WP, len = 1 + rng_splitmix(&s) % 1024;
-		if (rng_splitmix(&s) % 2) {
-			a &= ~511ull;
-			len = 512 * (1 + rng_splitmix(&s) % 3);
+		struct rw_fault f;
+		rw_step(m, &s, &o, step, &f);
+		if (f.ok) {
+			nfault++;
+			int node = mos_pfn_node(m, f.res.pfn);
+			assert_true(node >= 0 && node < (int)nn);
+			if (c.numa_policy == MOS_NUMA_BIND && c.numa_node_mask)
+				assert_true((c.numa_node_mask >> node) & 1);
 		}
-		if (a + len > WP)
-			len = WP - a;
-		uint64_t va = A + a * P;
-		if (r < 12) {
-			enum mos_status st = mos_vma_add(m, va, len * P, MOS_VMA_MMAP);
-			assert_true(st == MOS_OK || st == MOS_EEXIST);
-		} else if (r < 18) {
-			assert_int_equal(mos_vma_remove(m, va, len * P), MOS_OK);
-		} else if (r < 26) {
-			assert_int_equal(mos_discard(m, va, len * P), MOS_OK);
-		} else if (r < 30) {
-			const struct mos_vma *v = mos_vma_find(m, va);
-			if (v) {
-				uint64_t olen = 1 + rng_splitmix(&s) % ((v->end - va) / P);
-				uint64_t nw = A + (rng_splitmix(&s) % WP) * P;
-				if (rng_splitmix(&s) % 2)
-					nw &= ~(MB2 - 1);
-				uint64_t nlen = 1 + rng_splitmix(&s) % 1024;
-				if (nw + nlen * P > A + WP * P)
-					nlen = (A + WP * P - nw) / P;
-				if (nlen) {
-					enum mos_status st = mos_vma_move(m, va, olen * P, nw, nlen * P);
-					assert_true(st == MOS_OK || st == MOS_EEXIST || st == MOS_ENOMEM);
-				}
-			}
-		} else if (r < 33) {
-			enum mos_status st = mos_vma_advise(m, va, len * P,
-							    rng_splitmix(&s) % 2 ? MOS_ADV_HUGEPAGE
-									      : MOS_ADV_NOHUGEPAGE);
-			assert_true(st == MOS_OK || st == MOS_ENOVMA || st == MOS_ENOMEM);
-		} else if (r < 36) {
-			struct mos_range out[8];
-			mos_scan(m, 1 + rng_splitmix(&s) % 8192, out, 8);
-		} else if (r < 40) {
-			assert_int_equal(mos_set_cpu_node(m, (unsigned)(rng_splitmix(&s) % nn)), MOS_OK);
-		} else {
-			size_t nv = mos_vma_count(m);
-			if (nv && rng_splitmix(&s) % 4) {
-				const struct mos_vma *t = mos_vma_at(m, rng_splitmix(&s) % nv);
-				va = t->start + (rng_splitmix(&s) % ((t->end - t->start) / P)) * P;
-			}
-			const struct mos_vma *v = mos_vma_find(m, va);
-			struct mos_fault_result res;
-			enum mos_status st = mos_fault(m, va, true, &res);
-			if (!v) {
-				assert_int_equal(st, MOS_ENOVMA);
-			} else if (st != MOS_ENOMEM) {
-				assert_int_equal(st, MOS_OK);
-				nfault++;
-				assert_int_equal(xl(m, va, NULL), res.pfn);
-				int node = mos_pfn_node(m, res.pfn);
-				assert_true(node >= 0 && node < (int)nn);
-				if (c.numa_policy == MOS_NUMA_BIND && c.numa_node_mask)
-					assert_true((c.numa_node_mask >> node) & 1);
-			}
-		}
-		char why[256];
-		if (!mos_check(m, why, sizeof why))
-			fail_msg("%s/numa %d nodes %u step %d: %s", c.policy, (int)c.numa_policy, nn,
-				 step, why);
 		node_sums(m);
 		if (c.numa_policy == MOS_NUMA_BIND && c.numa_node_mask && c.fragmentation == 0) {
 			struct mos_stats st = stats(m);

@@ -665,98 +665,15 @@ static void random_policy_workload(struct mos_config c, uint64_t seed, int steps
 	struct host h;
 	struct mos *m = mkc(&h, &c);
 	uint64_t free0 = stats(m).frames_free;
-	const uint64_t W = A;
 	uint64_t s = seed;
-	int nfault = 0, noom = 0;
+	int nfault = 0;
+	const struct rw_opts o = { A, WP, true, true, true, 0, c.policy };
 	for (int step = 0; step < steps; step++) {
-		uint64_t r = rng_splitmix(&s) % 100;
-		uint64_t a = rng_splitmix(&s) % WP, len = 1 + rng_splitmix(&s) % 1024;
-		if (rng_splitmix(&s) % 2) { /* 2 MiB granules */
-			a &= ~511ull;
-			len = 512 * (1 + rng_splitmix(&s) % 3);
-		}
-		if (a + len > WP)
-			len = WP - a;
-		uint64_t va = W + a * P;
-		if (r < 12) {
-			enum mos_status st = mos_vma_add(m, va, len * P, MOS_VMA_MMAP);
-			assert_true(st == MOS_OK || st == MOS_EEXIST);
-		} else if (r < 18) {
-			assert_int_equal(mos_vma_remove(m, va, len * P), MOS_OK);
-		} else if (r < 26) {
-			assert_int_equal(mos_discard(m, va, len * P), MOS_OK);
-		} else if (r < 31) {
-			const struct mos_vma *v = mos_vma_find(m, va);
-			if (v) {
-				uint64_t olen = (v->end - va) / P;
-				olen = 1 + rng_splitmix(&s) % olen;
-				uint64_t nw = W + (rng_splitmix(&s) % WP) * P;
-				if (rng_splitmix(&s) % 2)
-					nw &= ~(MB2 - 1);
-				uint64_t nlen = 1 + rng_splitmix(&s) % 1024;
-				if (nw + nlen * P > W + WP * P)
-					nlen = (W + WP * P - nw) / P;
-				if (nlen) {
-					enum mos_status st = mos_vma_move(m, va, olen * P, nw, nlen * P);
-					assert_true(st == MOS_OK || st == MOS_EEXIST || st == MOS_ENOMEM);
-				}
-			}
-		} else if (r < 35) {
-			enum mos_status st = mos_vma_advise(m, va, len * P,
-							    rng_splitmix(&s) % 2 ? MOS_ADV_HUGEPAGE
-									      : MOS_ADV_NOHUGEPAGE);
-			assert_true(st == MOS_OK || st == MOS_ENOVMA || st == MOS_ENOMEM);
-		} else if (r < 38) {
-			struct mos_range out[8];
-			size_t n = mos_scan(m, 1 + rng_splitmix(&s) % 8192, out, 8);
-			for (size_t i = 0; i < n; i++) {
-				uint32_t sh;
-				assert_true(xl(m, out[i].start, &sh) != NONE);
-				assert_int_equal(sh, 21);
-				assert_int_equal(out[i].len, MB2);
-			}
-		} else {
-			size_t nv = mos_vma_count(m);
-			if (nv && rng_splitmix(&s) % 4) { /* mostly inside a VMA */
-				const struct mos_vma *t = mos_vma_at(m, rng_splitmix(&s) % nv);
-				va = t->start + (rng_splitmix(&s) % ((t->end - t->start) / P)) * P;
-			}
-			const struct mos_vma *v = mos_vma_find(m, va);
-			struct mos_fault_result res;
-			uint64_t fva = va + rng_splitmix(&s) % P;
-			bool mapped = xl(m, fva, NULL) != NONE;
-			enum mos_status st = mos_fault(m, fva, rng_splitmix(&s) & 1, &res);
-			if (!v) {
-				assert_int_equal(st, MOS_ENOVMA);
-			} else if (st == MOS_ENOMEM) {
-				noom++;
-				assert_false(mapped);
-				assert_int_equal(xl(m, fva, NULL), NONE);
-			} else {
-				assert_int_equal(st, MOS_OK);
-				nfault++;
-				assert_int_equal(res.refault, mapped);
-				uint32_t sh;
-				assert_int_equal(xl(m, fva, &sh), res.pfn);
-				assert_int_equal(sh, res.page_shift);
-				assert_true(res.start <= fva && fva < res.start + res.len);
-				assert_true(res.start >= v->start && res.start + res.len <= v->end);
-				if (res.map_len)
-					assert_true(res.map_start <= res.start &&
-						    res.start + res.len <= res.map_start + res.map_len);
-				if (res.promoted_len)
-					assert_true(res.promoted_start <= fva &&
-						    fva < res.promoted_start + MB2);
-				for (uint64_t p = res.start; p < res.start + res.len; p += P)
-					assert_true(xl(m, p, NULL) != NONE);
-			}
-		}
-		char why[256];
-		if (!mos_check(m, why, sizeof why))
-			fail_msg("%s step %d (op %llu): %s", c.policy, step, (unsigned long long)r, why);
+		struct rw_fault f;
+		rw_step(m, &s, &o, step, &f);
+		nfault += f.ok;
 	}
 	assert_true(nfault > 0);
-	(void)noom;
 	assert_int_equal(mos_vma_remove(m, 0, 1ull << 47), MOS_OK);
 	struct mos_stats st = stats(m);
 	assert_int_equal(st.data_frames, 0);
