@@ -344,6 +344,19 @@ static void human(FILE *f, const struct replay *r, const struct mos_stats *ms,
 		(unsigned long long)ts->walks_by_size[1], (unsigned long long)ts->walks_by_size[2],
 		ts->walks_pmpa);
 	fprintf(f, "  page-table entries read %10llu\n", (unsigned long long)ts->pte_reads);
+	if (m->walk_mem == TLB_WALK_CACHE) {
+		const struct tlb_walk_cache_desc *c = &m->walk_cache;
+		uint64_t n = ts->pte_cache_hits + ts->pte_cache_misses;
+		fprintf(f, "  PTE cache             %12llu hits, %llu misses (%.1f%% hits; walk.memory = "
+			   "cache: %u sets x %u ways x %u B, %u / %u cycles per hit / miss)\n",
+			(unsigned long long)ts->pte_cache_hits, (unsigned long long)ts->pte_cache_misses,
+			n ? 100.0 * (double)ts->pte_cache_hits / (double)n : 0.0, c->sets, c->ways,
+			c->line_bytes, c->hit_latency, c->miss_latency);
+	} else {
+		fprintf(f, "  entry cost            walk.memory = fixed: %u / %u / %u / %u cycles per "
+			   "PML4E / PDPTE / PDE / PTE read\n",
+			m->walk_latency[0], m->walk_latency[1], m->walk_latency[2], m->walk_latency[3]);
+	}
 	for (unsigned l = 0; l < TLB_PWC_LEVELS; l++)
 		fprintf(f, "  PWC %-5s             %12llu hits of %llu lookups\n", pwc_names[l],
 			(unsigned long long)ts->pwc_hits[l], (unsigned long long)ts->pwc_lookups[l]);
@@ -452,6 +465,17 @@ static cJSON *json(const struct replay *r, const struct mos_stats *ms, const str
 	for (int i = 0; i < 3; i++)
 		cJSON_AddNumberToObject(wb, size_names[i], (double)ts->walks_by_size[i]);
 	cJSON_AddNumberToObject(t, "pte_reads", (double)ts->pte_reads);
+	cJSON *wm = cJSON_AddObjectToObject(t, "walk_memory");
+	cJSON_AddStringToObject(wm, "model", m->walk_mem == TLB_WALK_CACHE ? "cache" : "fixed");
+	if (m->walk_mem == TLB_WALK_CACHE) {
+		cJSON_AddNumberToObject(wm, "sets", m->walk_cache.sets);
+		cJSON_AddNumberToObject(wm, "ways", m->walk_cache.ways);
+		cJSON_AddNumberToObject(wm, "line_bytes", m->walk_cache.line_bytes);
+		cJSON_AddNumberToObject(wm, "hit_latency", m->walk_cache.hit_latency);
+		cJSON_AddNumberToObject(wm, "miss_latency", m->walk_cache.miss_latency);
+	}
+	cJSON_AddNumberToObject(wm, "pte_cache_hits", (double)ts->pte_cache_hits);
+	cJSON_AddNumberToObject(wm, "pte_cache_misses", (double)ts->pte_cache_misses);
 	cJSON *pw = cJSON_AddObjectToObject(t, "pwc");
 	for (unsigned l = 0; l < TLB_PWC_LEVELS; l++) {
 		cJSON *e = cJSON_AddObjectToObject(pw, pwc_names[l]);

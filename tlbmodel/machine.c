@@ -223,6 +223,15 @@ void tlb_machine_init(struct tlb_machine *m)
 	m->pwc_repl = TLB_REPL_LRU;
 	m->pwc_tag = TLB_PWC_TAG_VA;
 	m->walk_mem = TLB_WALK_FIXED;
+	/* [walk] cache_* defaults: Virtuoso meteor_lake_pcore.cfg L1D (48 KiB,
+	 * 12-way: 64 sets of 64-byte lines; data_access_time 4) and L2
+	 * (data_access_time 12): a miss costs 4 + 12 (sources in tlbmodel.h) */
+	m->walk_cache.sets = 64;
+	m->walk_cache.ways = 12;
+	m->walk_cache.line_bytes = 64;
+	m->walk_cache.hit_latency = 4;
+	m->walk_cache.miss_latency = 16;
+	m->walk_cache.repl = TLB_REPL_LRU;
 	m->walkers = 1;
 	/* prefetch defaults: Virtuoso mmu_base_prefetch.cfg / mmu_distance.cfg
 	 * (sources per key in tlbmodel.h) */
@@ -274,6 +283,25 @@ static int set_err(struct tlb_msg *msg, const char *section, const char *key,
 		msg_str(msg, "'");
 	}
 	return -1;
+}
+
+/* A latency key: value into *out (cycles), or the error naming the key. */
+static int set_latency(struct tlb_msg *msg, const char *section, const char *key,
+		       const char *value, uint32_t *out)
+{
+	if (!parse_u32(value, out))
+		return set_err(msg, section, key, "latency must be a number of cycles, got", value);
+	return 0;
+}
+
+/* A replacement key: value into *out, or the error naming the key. */
+static int set_repl(struct tlb_msg *msg, const char *section, const char *key,
+		    const char *value, enum tlb_repl *out)
+{
+	if (!parse_repl(value, out))
+		return set_err(msg, section, key, "unknown replacement (lru, fifo, random, srrip):",
+			       value);
+	return 0;
 }
 
 static struct tlb_struct_desc *find_or_add_struct(struct tlb_machine *m, const char *name)
@@ -354,16 +382,9 @@ static int set_struct(struct tlb_machine *m, const char *section, const char *na
 				       value);
 		s->ways = u;
 	} else if (ieq(key, "latency")) {
-		if (!parse_u32(value, &u))
-			return set_err(msg, section, key, "latency must be a number of cycles, got",
-				       value);
-		s->latency = u;
+		return set_latency(msg, section, key, value, &s->latency);
 	} else if (ieq(key, "replacement")) {
-		enum tlb_repl r;
-		if (!parse_repl(value, &r))
-			return set_err(msg, section, key,
-				       "unknown replacement (lru, fifo, random, srrip):", value);
-		s->repl = r;
+		return set_repl(msg, section, key, value, &s->repl);
 	} else if (ieq(key, "fill")) {
 		enum tlb_fill f;
 		if (!parse_fill(value, &f))
@@ -381,21 +402,10 @@ static int set_pwc(struct tlb_machine *m, const char *section, const char *key,
 		   const char *value, struct tlb_msg *msg)
 {
 	uint32_t u;
-	if (ieq(key, "latency")) {
-		if (!parse_u32(value, &u))
-			return set_err(msg, section, key, "latency must be a number of cycles, got",
-				       value);
-		m->pwc_latency = u;
-		return 0;
-	}
-	if (ieq(key, "replacement")) {
-		enum tlb_repl r;
-		if (!parse_repl(value, &r))
-			return set_err(msg, section, key,
-				       "unknown replacement (lru, fifo, random, srrip):", value);
-		m->pwc_repl = r;
-		return 0;
-	}
+	if (ieq(key, "latency"))
+		return set_latency(msg, section, key, value, &m->pwc_latency);
+	if (ieq(key, "replacement"))
+		return set_repl(msg, section, key, value, &m->pwc_repl);
 	if (ieq(key, "tag")) {
 		char buf[8];
 		if (trim_copy(value, buf, sizeof buf) && ieq(buf, "va"))
@@ -442,14 +452,48 @@ static int set_pwc(struct tlb_machine *m, const char *section, const char *key,
 static int set_walk(struct tlb_machine *m, const char *section, const char *key,
 		    const char *value, struct tlb_msg *msg)
 {
-	uint32_t u;
+	uint32_t u = 0;
+	struct tlb_walk_cache_desc *c = &m->walk_cache;
 	if (ieq(key, "memory")) {
 		char buf[16];
-		if (!trim_copy(value, buf, sizeof buf) || !ieq(buf, "fixed"))
-			return set_err(msg, section, key, "unknown memory model (fixed):", value);
-		m->walk_mem = TLB_WALK_FIXED;
+		if (trim_copy(value, buf, sizeof buf) && ieq(buf, "fixed"))
+			m->walk_mem = TLB_WALK_FIXED;
+		else if (trim_copy(value, buf, sizeof buf) && ieq(buf, "cache"))
+			m->walk_mem = TLB_WALK_CACHE;
+		else
+			return set_err(msg, section, key, "unknown memory model (fixed, cache):", value);
 		return 0;
 	}
+	if (ieq(key, "cache_sets")) {
+		if (!parse_u32(value, &u) || !is_pow2(u) || u > MAX_ENTRIES)
+			return set_err(msg, section, key,
+				       "cache_sets must be a power of two up to 16777216, got", value);
+		c->sets = u;
+		return 0;
+	}
+	if (ieq(key, "cache_ways")) {
+		/* no 'full': the size is sets x ways, so cache_sets = 1 is fully associative */
+		if (!parse_u32(value, &u) || u == 0 || u > MAX_ENTRIES)
+			return set_err(msg, section, key,
+				       "cache_ways must be a number 1..16777216 (cache_sets = 1 is fully "
+				       "associative), got",
+				       value);
+		c->ways = u;
+		return 0;
+	}
+	if (ieq(key, "cache_line")) {
+		if (!parse_u32(value, &u) || !is_pow2(u) || u < 8 || u > 4096)
+			return set_err(msg, section, key,
+				       "cache_line must be a power of two of 8..4096 bytes, got", value);
+		c->line_bytes = u;
+		return 0;
+	}
+	if (ieq(key, "cache_hit_latency"))
+		return set_latency(msg, section, key, value, &c->hit_latency);
+	if (ieq(key, "cache_miss_latency"))
+		return set_latency(msg, section, key, value, &c->miss_latency);
+	if (ieq(key, "cache_replacement"))
+		return set_repl(msg, section, key, value, &c->repl);
 	if (ieq(key, "walkers")) {
 		if (!parse_u32(value, &u) || u < 1 || u > TLB_MAX_WALKERS)
 			return set_err(msg, section, key, "walkers must be 1..64, got", value);
@@ -457,26 +501,21 @@ static int set_walk(struct tlb_machine *m, const char *section, const char *key,
 		return 0;
 	}
 	if (ieq(key, "latency")) {
-		if (!parse_u32(value, &u))
-			return set_err(msg, section, key, "latency must be a number of cycles, got",
-				       value);
+		if (set_latency(msg, section, key, value, &u))
+			return -1;
 		for (unsigned i = 0; i < TLB_PT_LEVELS; i++)
 			m->walk_latency[i] = u;
 		return 0;
 	}
 	for (unsigned i = 0; i < TLB_PT_LEVELS; i++) {
 		size_t n = strlen(pt_level_names[i]);
-		if (iprefix(key, pt_level_names[i]) && ieq(key + n, "_latency")) {
-			if (!parse_u32(value, &u))
-				return set_err(msg, section, key,
-					       "latency must be a number of cycles, got", value);
-			m->walk_latency[i] = u;
-			return 0;
-		}
+		if (iprefix(key, pt_level_names[i]) && ieq(key + n, "_latency"))
+			return set_latency(msg, section, key, value, &m->walk_latency[i]);
 	}
 	return set_err(msg, section, key,
 		       "unknown key (memory, latency, pml4e_latency, pdpte_latency, pde_latency, "
-		       "pte_latency, walkers)",
+		       "pte_latency, walkers, cache_sets, cache_ways, cache_line, cache_hit_latency, "
+		       "cache_miss_latency, cache_replacement)",
 		       NULL);
 }
 
@@ -568,21 +607,10 @@ static int set_prefetch(struct tlb_machine *m, const char *section, const char *
 			pf->pq_ways = u;
 			return 0;
 		}
-		if (ieq(key, "latency")) {
-			if (!parse_u32(value, &u))
-				return set_err(msg, section, key,
-					       "latency must be a number of cycles, got", value);
-			pf->pq_latency = u;
-			return 0;
-		}
-		if (ieq(key, "replacement")) {
-			enum tlb_repl r;
-			if (!parse_repl(value, &r))
-				return set_err(msg, section, key,
-					       "unknown replacement (lru, fifo, random, srrip):", value);
-			pf->pq_repl = r;
-			return 0;
-		}
+		if (ieq(key, "latency"))
+			return set_latency(msg, section, key, value, &pf->pq_latency);
+		if (ieq(key, "replacement"))
+			return set_repl(msg, section, key, value, &pf->pq_repl);
 		if (ieq(key, "walk")) {
 			if (!parse_bool(value, &pf->walk))
 				return set_err(msg, section, key, "walk must be yes or no, got", value);
@@ -795,6 +823,37 @@ static int check_latency(struct tlb_msg *msg, const char *key, uint32_t v)
 	return -1;
 }
 
+/* [walk] cache_* checks; only with memory = cache. */
+static int validate_walk_cache(const struct tlb_walk_cache_desc *c, struct tlb_msg *msg)
+{
+	if (!is_pow2(c->sets) || c->sets > MAX_ENTRIES) {
+		msg_str(msg, "walk.cache_sets: ");
+		msg_u64(msg, c->sets);
+		msg_str(msg, " sets; must be a power of two up to 16777216");
+		return -1;
+	}
+	if (c->ways == 0 || c->ways > MAX_ENTRIES / c->sets) {
+		msg_str(msg, "walk.cache_ways: ");
+		msg_u64(msg, c->ways);
+		msg_str(msg, " ways; must be >= 1 with cache_sets * cache_ways at most 16777216");
+		return -1;
+	}
+	if (!is_pow2(c->line_bytes) || c->line_bytes < 8 || c->line_bytes > 4096) {
+		msg_str(msg, "walk.cache_line: ");
+		msg_u64(msg, c->line_bytes);
+		msg_str(msg, " bytes; must be a power of two of 8..4096");
+		return -1;
+	}
+	if (check_latency(msg, "walk.cache_hit_latency", c->hit_latency) ||
+	    check_latency(msg, "walk.cache_miss_latency", c->miss_latency))
+		return -1;
+	if ((unsigned)c->repl > TLB_REPL_SRRIP) {
+		msg_str(msg, "walk.cache_replacement: unknown replacement");
+		return -1;
+	}
+	return 0;
+}
+
 /* [prefetch*] checks; only when a prefetcher is configured. */
 static int validate_prefetch(const struct tlb_prefetch_desc *pf, struct tlb_msg *msg)
 {
@@ -1001,10 +1060,12 @@ int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen)
 	}
 	if (check_latency(&msg, "pwc.latency", m->pwc_latency))
 		return -1;
-	if ((unsigned)m->walk_mem != TLB_WALK_FIXED) {
+	if ((unsigned)m->walk_mem > TLB_WALK_CACHE) {
 		msg_str(&msg, "walk.memory: unknown memory model");
 		return -1;
 	}
+	if (m->walk_mem == TLB_WALK_CACHE && validate_walk_cache(&m->walk_cache, &msg))
+		return -1;
 	for (unsigned i = 0; i < TLB_PT_LEVELS; i++) {
 		char key[32];
 		struct tlb_msg km;

@@ -98,9 +98,14 @@ struct tlb {
 	bool pwc_any;
 	bool pwc_tag_pte;
 	uint32_t pwc_latency;
-	uint32_t walk_cost[TLB_PT_LEVELS + 1][TLB_PT_LEVELS + 1]; /* [n][start] */
+	uint32_t walk_cost[TLB_PT_LEVELS + 1][TLB_PT_LEVELS + 1]; /* [n][start], memory = fixed */
 	uint32_t walkers;
 	uint64_t *walker_busy;                     /* cycle each walker frees */
+	/* memory = cache: the PTE cache, keys (line << 1) | 1 */
+	bool wc_on;
+	uint8_t wc_line_shift;
+	uint32_t wc_hit, wc_miss;
+	struct tarr wcache;
 
 	uint32_t nstructs;
 	struct tarr arr[TLB_MAX_STRUCTS];
@@ -126,6 +131,7 @@ struct tlb {
 	uint64_t loads, stores;
 	uint64_t hits_by_level[TLB_MAX_LEVELS];
 	uint64_t walks, walks_by_size[NSIZES], pte_reads;
+	uint64_t pte_cache_hits, pte_cache_misses;
 	uint64_t tlb_cycles, walk_cycles, queue_cycles;
 	uint64_t invalidations;
 
@@ -642,6 +648,9 @@ size_t tlb_footprint(const struct tlb_machine *m)
 		if (m->pwc[j].entries)
 			n += arr_layout(NULL, NULL, m->pwc[j].entries, m->pwc[j].ways, m->pwc_repl);
 	n += ALIGN64((size_t)m->walkers * sizeof(uint64_t));
+	if (m->walk_mem == TLB_WALK_CACHE)
+		n += arr_layout(NULL, NULL, m->walk_cache.sets * m->walk_cache.ways,
+				m->walk_cache.ways, m->walk_cache.repl);
 	n += pf_layout(NULL, NULL, m);
 	return n;
 }
@@ -742,6 +751,16 @@ struct tlb *tlb_create(const struct tlb_machine *m, const struct tlb_allocator *
 	t->walkers = m->walkers;
 	t->walker_busy = (uint64_t *)(void *)p;
 	p += ALIGN64((size_t)m->walkers * sizeof(uint64_t));
+	if (m->walk_mem == TLB_WALK_CACHE) {
+		const struct tlb_walk_cache_desc *c = &m->walk_cache;
+		p = arr_carve(&t->wcache, p, c->sets * c->ways, c->ways, 0, c->repl,
+			      m->seed ^ splitmix64(0x5ca5eu));
+		t->wc_on = true;
+		while ((1u << t->wc_line_shift) < c->line_bytes)
+			t->wc_line_shift++;
+		t->wc_hit = c->hit_latency;
+		t->wc_miss = c->miss_latency;
+	}
 	if (m->pf.n) {
 		const struct tlb_prefetch_desc *pf = &m->pf;
 		pf_layout(t, p, m);
@@ -800,11 +819,46 @@ static ALWAYS_INLINE struct tarr *route_pick(const struct rlev *L, uint64_t vpn,
 }
 
 /*
- * Walk: probe the PWCs deepest first, charge the entries not skipped, fill
- * the PWC levels read. Returns cycles (PWC + PTE reads), sets *reads and *pwc_hit.
+ * memory = cache: read entries e[start..n-1] through the PTE cache. Returns
+ * their cycles; *hits gets how many hit.
+ */
+static uint32_t pte_cache_reads(struct tlb *t, const struct tlb_translation *tr, unsigned start,
+				unsigned n, unsigned *hits)
+{
+	struct tarr *a = &t->wcache;
+	uint32_t c = 0;
+	unsigned h = 0;
+	for (unsigned j = start; j < n; j++) {
+		const uint64_t line = tr->pte_paddr[j] >> t->wc_line_shift;
+		const uint64_t key = (line << 1) | 1u;
+		const uint8_t f = fp_of(key);
+		const uint32_t set = (uint32_t)line & a->set_mask;
+		if (tarr_lookup(a, set, key, f) != NIL) {
+			h++;
+			c += t->wc_hit;
+		} else {
+			tarr_insert(a, set, key, f);
+			c += t->wc_miss;
+		}
+	}
+	*hits = h;
+	return c;
+}
+
+/* What a walk did (besides its cycles). */
+struct walk_out {
+	unsigned reads;     /* entries read */
+	unsigned chits;     /* of which hit the PTE cache */
+	int pwc_hit;        /* deepest PWC level hit, -1 none */
+};
+
+/*
+ * Walk: probe the PWCs deepest first, charge the entries not skipped through
+ * the memory model, fill the PWC levels read. Returns cycles (PWC + entry
+ * reads) and fills *o.
  */
 static inline uint32_t walk(struct tlb *t, uint64_t vaddr, const struct tlb_translation *tr,
-			    unsigned *reads, int *pwc_hit)
+			    struct walk_out *o)
 {
 	unsigned n = tr->levels;
 	if (n < 1)
@@ -844,8 +898,11 @@ static inline uint32_t walk(struct tlb *t, uint64_t vaddr, const struct tlb_tran
 			tarr_insert(a, (uint32_t)(keys[j] >> 1) & a->set_mask, keys[j], fps[j]);
 		}
 	}
-	*reads = n - start;
-	*pwc_hit = hit;
+	o->reads = n - start;
+	o->pwc_hit = hit;
+	o->chits = 0;
+	if (t->wc_on)
+		return t->pwc_latency + pte_cache_reads(t, tr, start, n, &o->chits);
 	return t->pwc_latency + t->walk_cost[n][start];
 }
 
@@ -915,13 +972,12 @@ static void pf_candidate(struct tlb *t, unsigned i, unsigned p, uint64_t dkey, i
 		struct tlb_struct_stats keep[TLB_PWC_LEVELS];
 		for (unsigned j = 0; j < TLB_PWC_LEVELS; j++)
 			keep[j] = t->pwc[j].st;
-		unsigned reads;
-		int hit;
-		uint32_t wc = walk(t, va, &tr, &reads, &hit);
+		struct walk_out wo;
+		uint32_t wc = walk(t, va, &tr, &wo);
 		for (unsigned j = 0; j < TLB_PWC_LEVELS; j++)
 			t->pwc[j].st = keep[j];
 		t->pf_walks++;
-		t->pf_pte_reads += reads;
+		t->pf_pte_reads += wo.reads;
 		t->pf_walk_cycles += wc;
 	}
 }
@@ -1108,6 +1164,7 @@ static inline void fill_result(struct tlb_result *res, uint32_t cycles, uint32_t
 	res->level = (uint8_t)level;
 	res->structure = (uint8_t)sidx;
 	res->pte_reads = (uint8_t)reads;
+	res->pte_cache_hits = 0;
 	res->pwc_hit = (int8_t)pwc_hit;
 	res->pq_hit = false;
 }
@@ -1143,8 +1200,7 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 	}
 
 	uint32_t cycles, wcyc = 0;
-	unsigned reads = 0;
-	int pwc_hit = -1;
+	struct walk_out wo = { 0, 0, -1 };
 	bool pq_hit = false;
 	if (ha) {
 		cycles = t->base[p][hl] + ha->latency;
@@ -1175,7 +1231,7 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 		t->tlb_cycles += cycles;
 	} else {
 		uint32_t tc = t->miss_cycles[p];
-		wcyc = walk(t, vaddr, tr, &reads, &pwc_hit);
+		wcyc = walk(t, vaddr, tr, &wo);
 		if (timed) {
 			uint64_t startc = now + tc;
 			uint32_t best = 0;
@@ -1193,7 +1249,9 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 		cycles = tc + wcyc;
 		t->walks++;
 		t->walks_by_size[c]++;
-		t->pte_reads += reads;
+		t->pte_reads += wo.reads;
+		t->pte_cache_hits += wo.chits;
+		t->pte_cache_misses += t->wc_on ? wo.reads - wo.chits : 0;
 		t->tlb_cycles += tc;
 		t->walk_cycles += wcyc;
 	}
@@ -1249,7 +1307,8 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 		if (ha)
 			fill_result(res, cycles, wcyc, t->levnum[p][hl], (unsigned)(ha - t->arr), 0, -1);
 		else {
-			fill_result(res, cycles, wcyc, 0, TLB_NONE, reads, pwc_hit);
+			fill_result(res, cycles, wcyc, 0, TLB_NONE, wo.reads, wo.pwc_hit);
+			res->pte_cache_hits = (uint8_t)wo.chits;
 			res->pq_hit = pq_hit;
 		}
 	}
@@ -1387,6 +1446,7 @@ void tlb_reset_stats(struct tlb *t)
 	t->loads = t->stores = 0;
 	memset(t->hits_by_level, 0, sizeof t->hits_by_level);
 	t->walks = t->pte_reads = 0;
+	t->pte_cache_hits = t->pte_cache_misses = 0;
 	memset(t->walks_by_size, 0, sizeof t->walks_by_size);
 	t->tlb_cycles = t->walk_cycles = t->queue_cycles = 0;
 	t->invalidations = 0;
@@ -1408,6 +1468,10 @@ void tlb_reset(struct tlb *t)
 			t->pwc[j].rng = t->pwc[j].rng_seed;
 		}
 	memset(t->walker_busy, 0, (size_t)t->walkers * sizeof *t->walker_busy);
+	if (t->wc_on) {
+		tarr_clear(&t->wcache);
+		t->wcache.rng = t->wcache.rng_seed;
+	}
 	if (t->npf) {
 		const struct tlb_prefetch_desc *pf = &t->mach.pf;
 		pq_flush(t, false);
@@ -1442,6 +1506,8 @@ void tlb_get_stats(const struct tlb *t, struct tlb_stats *out)
 	out->walks = t->walks;
 	memcpy(out->walks_by_size, t->walks_by_size, sizeof out->walks_by_size);
 	out->pte_reads = t->pte_reads;
+	out->pte_cache_hits = t->pte_cache_hits;
+	out->pte_cache_misses = t->pte_cache_misses;
 	for (unsigned j = 0; j < TLB_PWC_LEVELS; j++) {
 		out->pwc_lookups[j] = t->pwc[j].st.hits + t->pwc[j].st.misses;
 		out->pwc_hits[j] = t->pwc[j].st.hits;

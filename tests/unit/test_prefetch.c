@@ -107,6 +107,19 @@ static void acc(struct tlb *t, uint64_t rel_page, uint64_t pc)
 		tlb_access(t, va, false, &tr, NULL);
 }
 
+/* Machine m with pages [0, n) mapped, accessed once each in order; stats in *s. */
+static struct tlb *run_sequential(const struct tlb_machine *m, struct window *w, uint64_t n,
+				  struct tlb_stats *s)
+{
+	w->lo = B;
+	w->hi = B + n;
+	struct tlb *t = make(m, w);
+	for (uint64_t i = 0; i < n; i++)
+		acc(t, i, 0);
+	tlb_get_stats(t, s);
+	return t;
+}
+
 /* ---- stride: sequential pages 0..19 ---- */
 static void test_stride_sequential(void **state)
 {
@@ -114,12 +127,9 @@ static void test_stride_sequential(void **state)
 	const uint64_t N = 20;
 	struct tlb_machine m;
 	base_machine(&m, "stride"); /* length 2 (default) */
-	struct window w = { B, B + N };
-	struct tlb *t = make(&m, &w);
-	for (uint64_t i = 0; i < N; i++)
-		acc(t, i, 0);
+	struct window w;
 	struct tlb_stats s;
-	tlb_get_stats(t, &s);
+	struct tlb *t = run_sequential(&m, &w, N, &s);
 	/*
 	 * Access i triggers candidates i-2, i-1, i+1, i+2. i=0: -2, -1 unmapped,
 	 * 1 and 2 issued. i=1: -1 unmapped, 0 in the L1, 2 in the PQ, 3 issued.
@@ -148,10 +158,7 @@ static void test_stride_sequential(void **state)
 
 	/* without a prefetcher every page walks */
 	base_machine(&m, NULL);
-	t = make(&m, &w);
-	for (uint64_t i = 0; i < N; i++)
-		acc(t, i, 0);
-	tlb_get_stats(t, &s);
+	t = run_sequential(&m, &w, N, &s);
 	assert_int_equal(s.walks, N);
 	assert_int_equal(s.translation_cycles, N * 41);
 	assert_int_equal(s.nprefetchers, 0);
@@ -165,12 +172,9 @@ static void test_prefetch_walk_off(void **state)
 	struct tlb_machine m;
 	base_machine(&m, "stride");
 	mset(&m, "prefetch", "walk", "no");
-	struct window w = { B, B + 20 };
-	struct tlb *t = make(&m, &w);
-	for (uint64_t i = 0; i < 20; i++)
-		acc(t, i, 0);
+	struct window w;
 	struct tlb_stats s;
-	tlb_get_stats(t, &s);
+	struct tlb *t = run_sequential(&m, &w, 20, &s);
 	assert_int_equal(s.pf[0].useful, 19);
 	assert_int_equal(s.prefetch_walks, 0);
 	assert_int_equal(s.prefetch_walk_cycles, 0);
@@ -336,6 +340,38 @@ static void test_invalidate_drops_pq(void **state)
 	tlb_destroy(t);
 }
 
+/* ---- prefetch walks read through the PTE cache (memory = cache) ---- */
+static void test_prefetch_walks_through_pte_cache(void **state)
+{
+	(void)state;
+	const uint64_t N = 20;
+	struct tlb_machine m;
+	base_machine(&m, "stride");
+	mset(&m, "prefetch.stride", "length", "1");
+	mset(&m, "walk", "memory", "cache");
+	mset(&m, "walk", "cache_hit_latency", "3");
+	mset(&m, "walk", "cache_miss_latency", "50");
+	struct window w;
+	struct tlb_stats s;
+	struct tlb *t = run_sequential(&m, &w, N, &s);
+	/*
+	 * Page 0 walks (four cold lines: 1 + 4 x 50) and issues page 1; every
+	 * access i then hits the PQ and issues page i + 1 (i - 1 is in the L1),
+	 * so pages 1..19 are prefetch-walked. Their upper entries hit the lines
+	 * page 0 brought in; their PTEs share a 64-byte line per 8 pages (B is a
+	 * multiple of 8), so pages 8 and 16 miss it: 17 x (4 x 3) + 2 x (3 x 3 + 50).
+	 * Only the demand walk counts in the PTE-cache counters.
+	 */
+	assert_int_equal(s.walks, 1);
+	assert_int_equal(s.pq_hits, N - 1);
+	assert_int_equal(s.translation_cycles, 201 + (N - 1) * 6);
+	assert_int_equal(s.pte_cache_misses, 4);
+	assert_int_equal(s.pte_cache_hits, 0);
+	assert_int_equal(s.prefetch_walks, N - 1);
+	assert_int_equal(s.prefetch_walk_cycles, 17 * 12 + 2 * (9 + 50));
+	tlb_destroy(t);
+}
+
 /* ---- config validation names the key ---- */
 static void expect_set_err(const char *sec, const char *key, const char *val, const char *want)
 {
@@ -393,6 +429,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stride_sequential),
 		cmocka_unit_test(test_prefetch_walk_off),
+		cmocka_unit_test(test_prefetch_walks_through_pte_cache),
 		cmocka_unit_test(test_distance_alternating),
 		cmocka_unit_test(test_h2_alternating),
 		cmocka_unit_test(test_asp_stride),

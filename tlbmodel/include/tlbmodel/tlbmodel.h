@@ -44,11 +44,30 @@
  *   2 = PDE); the leaf e[n-1] never is (SDM 4.10.3.1: no PDE-cache entry for
  *   a PDE that maps a 2 MiB page). The PWCs are probed from the deepest
  *   applicable level upward; the first (deepest) hit at level j ends the
- *   probe and the walk reads e[j+1..n-1]; with no hit it reads all n. Every
- *   entry read is charged the fixed latency of its page-table level
- *   ([walk] pml4e/pdpte/pde/pte_latency). The non-leaf entries read are then
- *   inserted in their PWCs. Shallower PWC levels above the hit are neither
- *   probed nor touched.
+ *   probe and the walk reads e[j+1..n-1]; with no hit it reads all n. The
+ *   non-leaf entries read are then inserted in their PWCs. Shallower PWC
+ *   levels above the hit are neither probed nor touched. Every entry read
+ *   is charged by the [walk] memory model:
+ *     fixed  the latency of its page-table level ([walk] pml4e/pdpte/pde/
+ *            pte_latency), whatever was read before;
+ *     cache  a set-associative data cache over the entries' physical
+ *            addresses (the PTE cache): the entry's line (paddr >>
+ *            log2(cache_line)) is looked up in set (line mod cache_sets);
+ *            a hit costs cache_hit_latency, a miss cache_miss_latency and
+ *            fills the line (replacing as cache_replacement says). Entries
+ *            are read top first, so two entries of one walk in one line
+ *            (never the case in a radix table, whose levels live in
+ *            different pages) would hit on the second. The per-level
+ *            latencies are not used. Only page-table reads go through this
+ *            cache (ASSUMPTION: the trace's data accesses are not fed to it,
+ *            so no data line competes with PTE lines; its hit rate is that
+ *            of a cache reserved for the page walker, an upper bound for a
+ *            shared L1D of the same size). Prefetch walks read through it
+ *            too (they fill it), but only demand walks are counted in
+ *            tlb_stats.pte_cache_hits / pte_cache_misses. tlb_flush and
+ *            tlb_invalidate leave it alone (data caches are coherent and
+ *            are not flushed by INVLPG or a CR3 write, SDM 4.10.4); tlb_reset
+ *            empties it.
  *
  * Fill model
  *   fill = miss      the structure takes the translation when it missed it
@@ -84,8 +103,7 @@
  *
  * Planned, not yet here (issue 5): ATP/SBFP (Vavouliotis et al., ISCA 2021),
  * prefetching straight into a TLB structure instead of the PQ, a
- * page-size predictor, [walk] memory = cache (a set-associative data-cache
- * model over the PTE physical addresses). The structures above are laid out
+ * page-size predictor. The structures above are laid out
  * so these add keys and functions without changing the ones below. Trace
  * formats (VMTR binary, Valgrind lackey import) are in tlbmodel/trace.h;
  * offline replay is `vmemu replay` (cli/replay.c).
@@ -122,11 +140,28 @@
  *                                  47:21; SDM 4.10.3); pte: by the physical
  *                                  address of the cached entry, as Virtuoso's
  *                                  pwc.cc (default va)
- *   [walk]           memory  = fixed   (only model so far; "cache" planned)
+ *   [walk]           memory  = fixed | cache  how an entry read is charged
+ *                              (see "Timing model"; default fixed)
  *                    latency = cycles  every level at once
  *                    pml4e_latency, pdpte_latency, pde_latency, pte_latency
- *                              cycles per entry read at that level (default 0)
+ *                              cycles per entry read at that level (default
+ *                              0; memory = fixed only)
  *                    walkers = N >= 1  concurrent page walkers (default 1)
+ *                    memory = cache only (checked only then); defaults are
+ *                    the L1D and L2 of Virtuoso's meteor_lake_pcore.cfg
+ *                    (48 KiB 12-way L1D, data_access_time 4; L2
+ *                    data_access_time 12, so an L1D miss that hits the L2
+ *                    costs 4 + 12 = 16, cumulative as Virtuoso's walks
+ *                    are timed through its hierarchy):
+ *                    cache_sets         = power of two (default 64)
+ *                    cache_ways         = N >= 1 (default 12; cache_sets = 1
+ *                                         makes it fully associative)
+ *                    cache_line         = bytes, power of two 8..4096
+ *                                         (default 64, the x86 line)
+ *                    cache_hit_latency  = cycles (default 4)
+ *                    cache_miss_latency = cycles (default 16)
+ *                    cache_replacement  = lru | fifo | random | srrip
+ *                                         (default lru, as meteor_lake_pcore)
  *   [prefetch]       prefetchers = none | comma list of stride, h2, distance,
  *                                  asp (at most TLB_MAX_PREFETCHERS; default
  *                                  none). "atp" is recognised and refused
@@ -259,8 +294,18 @@ enum tlb_fill { TLB_FILL_MISS = 0, TLB_FILL_EVICTION };
 /* PWC tagging; see [pwc] tag above. */
 enum tlb_pwc_tag { TLB_PWC_TAG_VA = 0, TLB_PWC_TAG_PTE };
 
-/* Memory model charged per page-table entry read by a walk. */
-enum tlb_walk_mem { TLB_WALK_FIXED = 0 };
+/* Memory model charged per page-table entry read by a walk ([walk] memory). */
+enum tlb_walk_mem { TLB_WALK_FIXED = 0, TLB_WALK_CACHE };
+
+/* [walk] cache_*: the PTE cache of memory = cache (see "Timing model"). */
+struct tlb_walk_cache_desc {
+	uint32_t sets;             /* power of two */
+	uint32_t ways;             /* >= 1; sets * ways <= 2^24 */
+	uint32_t line_bytes;       /* power of two, 8..4096 */
+	uint32_t hit_latency;      /* cycles per entry found in the cache */
+	uint32_t miss_latency;     /* cycles per entry not found (the line is filled) */
+	enum tlb_repl repl;
+};
 
 /* TLB prefetchers ([prefetch] prefetchers = ...). */
 enum tlb_pf_kind { TLB_PF_STRIDE = 0, TLB_PF_H2, TLB_PF_DISTANCE, TLB_PF_ASP, TLB_PF_NKINDS };
@@ -320,16 +365,18 @@ struct tlb_machine {
 	enum tlb_repl pwc_repl;                      /* [pwc] replacement */
 	enum tlb_pwc_tag pwc_tag;                    /* [pwc] tag */
 	enum tlb_walk_mem walk_mem;                  /* [walk] memory */
+	struct tlb_walk_cache_desc walk_cache;       /* [walk] cache_* (memory = cache) */
 	uint32_t walk_latency[TLB_PT_LEVELS];        /* [walk] cycles per entry: PML4E, PDPTE, PDE, PTE */
 	uint32_t walkers;                            /* [walk] walkers */
 	struct tlb_prefetch_desc pf;                 /* [prefetch], [prefetch.NAME] */
 };
 
 /*
- * Reset m to the empty machine: no structures, no PWC, walk latencies 0,
- * one walker, seed 1, PWC replacement lru and tagging by va, no prefetcher
- * (with the [prefetch*] defaults listed above in place for when one is
- * named).
+ * Reset m to the empty machine: no structures, no PWC, walk memory fixed
+ * with latencies 0 (the [walk] cache_* defaults listed above in place for
+ * memory = cache), one walker, seed 1, PWC replacement lru and tagging by
+ * va, no prefetcher (with the [prefetch*] defaults listed above in place
+ * for when one is named).
  */
 void tlb_machine_init(struct tlb_machine *m);
 
@@ -363,7 +410,10 @@ int tlb_machine_set(struct tlb_machine *m, const char *section, const char *key,
  * size at one level of one path that is not a power of two or above
  * TLB_MAX_BANKS, or that mix fill policies; for each PWC level with entries,
  * the same geometry checks; walkers outside 1..TLB_MAX_WALKERS; a latency
- * above 2^20 cycles; an enum value out of range.
+ * above 2^20 cycles; an enum value out of range; with memory = cache,
+ * cache_sets not a power of two, cache_ways 0 or cache_sets * cache_ways
+ * above 2^24, cache_line not a power of two in 8..4096, a cache latency
+ * above 2^20 cycles.
  */
 int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen);
 
@@ -412,6 +462,7 @@ struct tlb_result {
 	uint8_t level;         /* level (1..) of the structure that hit; 0 = walked */
 	uint8_t structure;     /* index in machine.s[] that hit; TLB_NONE = walked */
 	uint8_t pte_reads;     /* page-table entries read from memory (0 on a hit) */
+	uint8_t pte_cache_hits; /* of which found in the PTE cache (memory = cache) */
 	int8_t pwc_hit;        /* deepest PWC level hit (0 PML4E .. 2 PDE); -1 none */
 	bool pq_hit;           /* missed every level, served by the prefetch queue */
 };
@@ -448,6 +499,8 @@ struct tlb_stats {
 	uint64_t walks;                          /* accesses that missed every level */
 	uint64_t walks_by_size[3];               /* 4 KiB, 2 MiB, 1 GiB */
 	uint64_t pte_reads;                      /* entries read by walks */
+	uint64_t pte_cache_hits;                 /* of which hit the PTE cache (memory = cache) */
+	uint64_t pte_cache_misses;               /* of which missed it */
 	uint64_t pwc_lookups[TLB_PWC_LEVELS];    /* probes per PWC level */
 	uint64_t pwc_hits[TLB_PWC_LEVELS];       /* walks whose deepest hit was this level */
 	uint64_t tlb_cycles;                     /* lookup cycles (hits and misses) */
