@@ -6,12 +6,15 @@
  *
  * The accesses fall in a heap-like window starting at 0x10000000000 (1 TiB),
  * so every page is a MimicOS fault on first touch, like a program's heap:
- *   mix     program-like: 256-access chunks of sequential 8-byte words (60%),
- *           64-byte strides (20%), 4 KiB + 64 B strides (10%) and random
- *           words (10%); the streams cover 256 MiB, random words 1 GiB
- *   seq     sequential 8-byte words over 256 MiB
- *   stride  one access per 4 KiB page (4 KiB + 64 B apart) over 1 GiB
- *   rand    random 8-byte words over 1 GiB
+ *   mix     program-like: 256-access chunks of sequential 8-byte words (60%)
+ *           over 32 MiB, 64-byte strides (20%) over another 32 MiB, 4 KiB +
+ *           64 B strides (10%) over 128 MiB and random words (10%) over
+ *           128 MiB; the streams wrap around, so pages are revisited
+ *           (a replay maps a page on its first touch: until then no
+ *           prefetcher can translate it)
+ *   seq     sequential 8-byte words over 32 MiB
+ *   stride  one access per 4 KiB page (4 KiB + 64 B apart) over 128 MiB
+ *   rand    random 8-byte words over 128 MiB
  * 25% of the accesses are stores. With --pc every record carries one of 16
  * PCs (one per stream; TRACE_F_PC). Time stamps are in nanoseconds, N per
  * access (default 1), so a replay sees trace time (thp.scan_interval_ms).
@@ -106,19 +109,19 @@ int main(int argc, char **argv)
 			uint64_t off;
 			switch (g) {
 			case G_SEQ:
-				off = pos[g] % (256 * MIB);
+				off = pos[g] % (32 * MIB);
 				pos[g] += 8;
 				break;
 			case G_LINE:
-				off = 256 * MIB + pos[g] % (256 * MIB);
+				off = 32 * MIB + pos[g] % (32 * MIB);
 				pos[g] += 64;
 				break;
 			case G_PAGE:
-				off = 512 * MIB + pos[g] % (1024 * MIB);
+				off = 64 * MIB + pos[g] % (128 * MIB);
 				pos[g] += 4096 + 64;
 				break;
 			default:
-				off = 1536 * MIB + (rnd() % (1024 * MIB));
+				off = 192 * MIB + (rnd() % (128 * MIB));
 				break;
 			}
 			struct trace_record r = { .vaddr = (BASE + off) & ~UINT64_C(7),

@@ -389,6 +389,23 @@ static void human(FILE *f, const struct replay *r, const struct mos_stats *ms,
 				fprintf(f, "  NOTE: asp needs PCs: %llu of its %llu triggers had none%s\n",
 					(unsigned long long)p->no_pc, (unsigned long long)p->triggers,
 					r->with_pc ? "" : " (this trace carries no PCs: asp was skipped)");
+			if (m->pf.kind[i] == TLB_PF_SBFP) {
+				fprintf(f, "    sbfp: free PTEs sampled %llu, Sampler hits %llu, FDT halvings "
+					   "%llu; FDT (d = -7..-1, +1..+7):",
+					(unsigned long long)p->sampled, (unsigned long long)p->sampler_hits,
+					(unsigned long long)p->fdt_decays);
+				for (unsigned d = 0; d < TLB_SBFP_DISTANCES; d++)
+					fprintf(f, " %u", p->fdt[d]);
+				fprintf(f, "\n");
+			}
+			if (m->pf.kind[i] == TLB_PF_ATP)
+				fprintf(f, "    atp: off %llu, chose H2P %llu, MASP %llu, STP %llu; counters "
+					   "enable_pref %u, select_1 %u, select_2 %u; %llu triggers without a "
+					   "PC (no MASP prediction)\n",
+					(unsigned long long)p->disabled, (unsigned long long)p->chose[0],
+					(unsigned long long)p->chose[1], (unsigned long long)p->chose[2],
+					p->atp_counters[0], p->atp_counters[1], p->atp_counters[2],
+					(unsigned long long)p->no_pc);
 		}
 	}
 
@@ -509,6 +526,24 @@ static cJSON *json(const struct replay *r, const struct mos_stats *ms, const str
 		cJSON_AddNumberToObject(e, "no_pc", (double)p->no_pc);
 		if (m->pf.kind[i] == TLB_PF_ASP)
 			cJSON_AddBoolToObject(e, "skipped_no_pc", r->with_pc == 0);
+		if (m->pf.kind[i] == TLB_PF_SBFP) {
+			cJSON_AddNumberToObject(e, "sampled", (double)p->sampled);
+			cJSON_AddNumberToObject(e, "sampler_hits", (double)p->sampler_hits);
+			cJSON_AddNumberToObject(e, "fdt_decays", (double)p->fdt_decays);
+			cJSON *fd = cJSON_AddArrayToObject(e, "fdt");
+			for (unsigned d = 0; d < TLB_SBFP_DISTANCES; d++)
+				cJSON_AddItemToArray(fd, cJSON_CreateNumber(p->fdt[d]));
+		}
+		if (m->pf.kind[i] == TLB_PF_ATP) {
+			cJSON_AddNumberToObject(e, "disabled", (double)p->disabled);
+			cJSON *ch = cJSON_AddObjectToObject(e, "chose");
+			cJSON_AddNumberToObject(ch, "h2p", (double)p->chose[0]);
+			cJSON_AddNumberToObject(ch, "masp", (double)p->chose[1]);
+			cJSON_AddNumberToObject(ch, "stp", (double)p->chose[2]);
+			cJSON_AddNumberToObject(e, "enable_pref", p->atp_counters[0]);
+			cJSON_AddNumberToObject(e, "select_1", p->atp_counters[1]);
+			cJSON_AddNumberToObject(e, "select_2", p->atp_counters[2]);
+		}
 		cJSON_AddItemToArray(pfa, e);
 	}
 	cJSON *ss = cJSON_AddArrayToObject(t, "structures");

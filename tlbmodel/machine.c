@@ -250,9 +250,22 @@ void tlb_machine_init(struct tlb_machine *m)
 	m->pf.asp_lookahead = 4;
 	m->pf.asp_degree = 3;
 	m->pf.asp_extra = false;
+	/* SBFP and ATP: Virtuoso mmu_configs/mmu_atp.cfg [atp_prefetcher], except
+	 * masp_entries (AgileTLBPrefetcher.h; sources in tlbmodel.h) */
+	m->pf.sbfp_counter_bits = 10;
+	m->pf.sbfp_threshold = 100;
+	m->pf.sbfp_sampler = 64;
+	m->pf.sbfp_prefetch_walks = true;
+	m->pf.atp_fpq = 16;
+	m->pf.atp_enable_bits = 8;
+	m->pf.atp_select1_bits = 6;
+	m->pf.atp_select2_bits = 2;
+	m->pf.atp_masp_entries = 64;
+	m->pf.atp_masp_ways = 4;
 }
 
-static const char *const pf_names[TLB_PF_NKINDS] = { "stride", "h2", "distance", "asp" };
+static const char *const pf_names[TLB_PF_NKINDS] = { "stride", "h2",   "distance",
+						     "asp",    "sbfp", "atp" };
 
 const char *tlb_pf_name(enum tlb_pf_kind k)
 {
@@ -533,7 +546,9 @@ static bool parse_bool(const char *v, bool *out)
 	return true;
 }
 
-/* [prefetch] prefetchers = none | stride,h2,distance,asp */
+#define PF_UNKNOWN "unknown prefetcher (stride, h2, distance, asp, sbfp, atp, none):"
+
+/* [prefetch] prefetchers = none | stride,h2,distance,asp,sbfp,atp */
 static int set_pf_list(struct tlb_machine *m, const char *section, const char *key,
 		       const char *value, struct tlb_msg *msg)
 {
@@ -554,13 +569,7 @@ static int set_pf_list(struct tlb_machine *m, const char *section, const char *k
 			*comma = '\0';
 		char tok[16];
 		if (!trim_copy(p, tok, sizeof tok))
-			return set_err(msg, section, key,
-				       "unknown prefetcher (stride, h2, distance, asp, none):", p);
-		if (ieq(tok, "atp") || ieq(tok, "sbfp"))
-			return set_err(msg, section, key,
-				       "ATP/SBFP (Vavouliotis et al., ISCA 2021) is not implemented "
-				       "yet; use stride, h2, distance or asp, got",
-				       tok);
+			return set_err(msg, section, key, PF_UNKNOWN, p);
 		unsigned k = TLB_PF_NKINDS;
 		for (unsigned i = 0; i < TLB_PF_NKINDS; i++)
 			if (ieq(tok, pf_names[i]))
@@ -568,13 +577,12 @@ static int set_pf_list(struct tlb_machine *m, const char *section, const char *k
 		if (ieq(tok, "dp"))
 			k = TLB_PF_DISTANCE;
 		if (k == TLB_PF_NKINDS)
-			return set_err(msg, section, key,
-				       "unknown prefetcher (stride, h2, distance, asp, none):", tok);
+			return set_err(msg, section, key, PF_UNKNOWN, tok);
 		for (uint32_t i = 0; i < n; i++)
 			if (kind[i] == k)
 				return set_err(msg, section, key, "prefetcher listed twice:", tok);
 		if (n >= TLB_MAX_PREFETCHERS)
-			return set_err(msg, section, key, "more than 4 prefetchers:", value);
+			return set_err(msg, section, key, "too many prefetchers:", value);
 		kind[n++] = (uint8_t)k;
 		if (!comma)
 			break;
@@ -677,13 +685,66 @@ static int set_prefetch(struct tlb_machine *m, const char *section, const char *
 		}
 		return 0;
 	}
-	if (ieq(name, "atp") || ieq(name, "sbfp"))
-		return set_err(msg, section, key,
-			       "ATP/SBFP (Vavouliotis et al., ISCA 2021) is not implemented yet", NULL);
+	if (ieq(name, "sbfp")) {
+		if (ieq(key, "counter_bits")) {
+			if (!parse_u32(value, &u) || u < 1 || u > 16)
+				return set_err(msg, section, key, "counter_bits must be 1..16, got",
+					       value);
+			pf->sbfp_counter_bits = u;
+		} else if (ieq(key, "threshold")) {
+			if (!parse_u32(value, &u) || u >= UINT16_MAX)
+				return set_err(msg, section, key, "threshold must be 0..65534, got",
+					       value);
+			pf->sbfp_threshold = u;
+		} else if (ieq(key, "sampler")) {
+			if (!parse_u32(value, &u) || u < 1 || u > 4096)
+				return set_err(msg, section, key, "sampler must be 1..4096 entries, got",
+					       value);
+			pf->sbfp_sampler = u;
+		} else if (ieq(key, "prefetch_walks")) {
+			if (!parse_bool(value, &pf->sbfp_prefetch_walks))
+				return set_err(msg, section, key, "prefetch_walks must be yes or no, got",
+					       value);
+		} else {
+			return set_err(msg, section, key,
+				       "unknown key (counter_bits, threshold, sampler, prefetch_walks)",
+				       NULL);
+		}
+		return 0;
+	}
+	if (ieq(name, "atp")) {
+		static const char *const bits[] = { "enable_bits", "select1_bits", "select2_bits" };
+		uint32_t *const bitf[] = { &pf->atp_enable_bits, &pf->atp_select1_bits,
+					   &pf->atp_select2_bits };
+		for (unsigned i = 0; i < 3; i++)
+			if (ieq(key, bits[i])) {
+				if (!parse_u32(value, &u) || u < 1 || u > 16)
+					return set_err(msg, section, key, "counter width must be 1..16, got",
+						       value);
+				*bitf[i] = u;
+				return 0;
+			}
+		if (ieq(key, "fpq")) {
+			if (!parse_u32(value, &u) || u < 1 || u > 1024)
+				return set_err(msg, section, key, "fpq must be 1..1024 entries, got",
+					       value);
+			pf->atp_fpq = u;
+		} else if (ieq(key, "masp_entries") || ieq(key, "masp_ways")) {
+			if (!parse_u32(value, &u) || u < 1 || u > 65536)
+				return set_err(msg, section, key, "must be 1..65536, got", value);
+			*(ieq(key, "masp_ways") ? &pf->atp_masp_ways : &pf->atp_masp_entries) = u;
+		} else {
+			return set_err(msg, section, key,
+				       "unknown key (fpq, enable_bits, select1_bits, select2_bits, "
+				       "masp_entries, masp_ways)",
+				       NULL);
+		}
+		return 0;
+	}
 	msg_str(msg, "unknown section [");
 	msg_str(msg, section);
 	msg_str(msg, "] (prefetchers: [prefetch.stride], [prefetch.h2], [prefetch.distance], "
-		     "[prefetch.asp])");
+		     "[prefetch.asp], [prefetch.sbfp], [prefetch.atp])");
 	return -1;
 }
 
@@ -860,7 +921,7 @@ static int validate_prefetch(const struct tlb_prefetch_desc *pf, struct tlb_msg 
 	if (pf->n == 0)
 		return 0;
 	if (pf->n > TLB_MAX_PREFETCHERS) {
-		msg_str(msg, "prefetch.prefetchers: more than 4 prefetchers");
+		msg_str(msg, "prefetch.prefetchers: too many prefetchers");
 		return -1;
 	}
 	for (uint32_t i = 0; i < pf->n; i++)
@@ -912,6 +973,44 @@ static int validate_prefetch(const struct tlb_prefetch_desc *pf, struct tlb_msg 
 	if (pf->asp_threshold > 255 || pf->asp_lookahead > 1024) {
 		msg_str(msg, pf->asp_threshold > 255 ? "prefetch.asp.threshold: must be 0..255"
 						     : "prefetch.asp.lookahead: must be 0..1024");
+		return -1;
+	}
+	if (pf->sbfp_counter_bits < 1 || pf->sbfp_counter_bits > 16) {
+		msg_str(msg, "prefetch.sbfp.counter_bits: must be 1..16");
+		return -1;
+	}
+	if (pf->sbfp_threshold >= (1u << pf->sbfp_counter_bits) - 1) {
+		msg_str(msg, "prefetch.sbfp.threshold: ");
+		msg_u64(msg, pf->sbfp_threshold);
+		msg_str(msg, " is not below the counter maximum ");
+		msg_u64(msg, (1u << pf->sbfp_counter_bits) - 1);
+		msg_str(msg, " (counter_bits); no free PTE could ever be prefetched");
+		return -1;
+	}
+	if (pf->sbfp_sampler < 1 || pf->sbfp_sampler > 4096) {
+		msg_str(msg, "prefetch.sbfp.sampler: must be 1..4096 entries");
+		return -1;
+	}
+	if (pf->atp_fpq < 1 || pf->atp_fpq > 1024) {
+		msg_str(msg, "prefetch.atp.fpq: must be 1..1024 entries");
+		return -1;
+	}
+	const uint32_t bits[3] = { pf->atp_enable_bits, pf->atp_select1_bits, pf->atp_select2_bits };
+	static const char *const bitkey[3] = { "prefetch.atp.enable_bits: must be 1..16",
+					       "prefetch.atp.select1_bits: must be 1..16",
+					       "prefetch.atp.select2_bits: must be 1..16" };
+	for (unsigned i = 0; i < 3; i++)
+		if (bits[i] < 1 || bits[i] > 16) {
+			msg_str(msg, bitkey[i]);
+			return -1;
+		}
+	const uint32_t me = pf->atp_masp_entries, mw = pf->atp_masp_ways;
+	if (mw < 1 || mw > me || me > 65536 || me % mw || !is_pow2(me / mw)) {
+		msg_str(msg, "prefetch.atp.masp_ways: ");
+		msg_u64(msg, me);
+		msg_str(msg, " entries / ");
+		msg_u64(msg, mw);
+		msg_str(msg, " ways must give a power-of-two number of sets (entries <= 65536)");
 		return -1;
 	}
 	return 0;

@@ -98,12 +98,13 @@
  *   the runtime calls tlb_invalidate() whenever MimicOS unmaps, remaps,
  *   promotes or demotes, as the OS would issue INVLPG / a shootdown.
  *
- * Prefetching (see "TLB prefetchers" below): stride, H2, distance (DP) and
- * ASP feed one prefetch queue (PQ) probed alongside the last TLB level.
+ * Prefetching (see "TLB prefetchers" below): stride, H2, distance (DP), ASP,
+ * SBFP and ATP feed one prefetch queue (PQ) probed alongside the last TLB
+ * level.
  *
- * Planned, not yet here (issue 5): ATP/SBFP (Vavouliotis et al., ISCA 2021),
- * prefetching straight into a TLB structure instead of the PQ, a
- * page-size predictor. The structures above are laid out
+ * Planned, not yet here (issue 5): prefetching straight into a TLB
+ * structure instead of the PQ, a page-size predictor. The structures above
+ * are laid out
  * so these add keys and functions without changing the ones below. Trace
  * formats (VMTR binary, Valgrind lackey import) are in tlbmodel/trace.h;
  * offline replay is `vmemu replay` (cli/replay.c).
@@ -163,9 +164,8 @@
  *                    cache_replacement  = lru | fifo | random | srrip
  *                                         (default lru, as meteor_lake_pcore)
  *   [prefetch]       prefetchers = none | comma list of stride, h2, distance,
- *                                  asp (at most TLB_MAX_PREFETCHERS; default
- *                                  none). "atp" is recognised and refused
- *                                  (not implemented yet).
+ *                                  asp, sbfp, atp, each at most once
+ *                                  (default none)
  *                    entries     = PQ entries (default 512)    } Virtuoso
  *                    ways        = N | full    (default 4)     } mmu_base_prefetch.cfg
  *                    latency     = cycles      (default 6)     } [tlb_prefetch/pq1]
@@ -184,6 +184,29 @@
  *                       threshold = N (default 3), lookahead = N (default 4),
  *                       degree = 1..16 (default 3), extra = yes|no (default
  *                       no)   (mmu_base_prefetch.cfg asp_prefetcher)
+ *   [prefetch.sbfp]     Vavouliotis et al., ISCA 2021, as configured in
+ *                       Virtuoso's mmu_configs/mmu_atp.cfg ("design points
+ *                       match the paper's evaluated configuration"):
+ *                       counter_bits = 1..16 FDT counter width (default 10,
+ *                                      fdt_counter_bits),
+ *                       threshold = N < 2^counter_bits - 1 (default 100,
+ *                                   fdt_threshold),
+ *                       sampler = 1..4096 entries (default 64, sampler_size),
+ *                       prefetch_walks = yes|no  also offer the free PTEs
+ *                                   of prefetch walks (default yes: Virtuoso
+ *                                   AgileTLBPrefetcher runs SBFP "after
+ *                                   every completed page walk (demand or
+ *                                   prefetch)")
+ *   [prefetch.atp]      fpq = 1..1024 entries per fake prefetch queue
+ *                             (default 16, mmu_atp.cfg fpq_size),
+ *                       enable_bits, select1_bits, select2_bits = 1..16
+ *                             counter widths (default 8, 6, 2: mmu_atp.cfg
+ *                             enable_pref_bits, select1_bits, select2_bits),
+ *                       masp_entries = N, masp_ways = N, entries / ways a
+ *                             power of two (default 64 and 4:
+ *                             AgileTLBPrefetcher.h "64-entry 4-way
+ *                             set-assoc PC table"; its mmu_atp.cfg sets
+ *                             masp_entries = 1024)
  *
  * ---------------------------------------------------------------------------
  * TLB prefetchers
@@ -241,6 +264,60 @@
  *               (lookahead + i) * stride, i < degree, plus VPN - stride
  *               with extra = yes. Needs PCs (tlb_access_pc); a trigger
  *               without a PC (pc 0) is counted in no_pc and ignored.
+ *     sbfp      Sampling-Based Free TLB Prefetching (Vavouliotis, Alvarez,
+ *               Karakostas, Nikas, Koziris, Jimenez, Casas, "Exploiting Page
+ *               Table Locality for Agile TLB Prefetching", ISCA 2021; the
+ *               flow of Virtuoso's AgileTLBPrefetcher.cc). A walk that reads
+ *               the PTE of a 4 KiB page brings its 64-byte line, which holds
+ *               8 PTEs: the others, at free distance d (-7..+7, d != 0,
+ *               within the line) from the demand PTE, are "free". After
+ *               every demand walk, and every prefetch walk of another
+ *               prefetcher (prefetch_walks = yes), each free PTE is a
+ *               candidate: VPN + d is translated with the callback and is
+ *               failed unless it is mapped as a 4 KiB page whose PTE lies in
+ *               the same line. The Free Distance Table (FDT) holds one
+ *               saturating counter per d. A candidate whose counter exceeds
+ *               threshold goes to the PQ as above (issued or duplicate) with
+ *               no walk and no cycles (the line is already read); otherwise
+ *               it is put in the Sampler (FIFO, no duplicate check; counted
+ *               in sampled), so for sbfp candidates = issued + duplicate +
+ *               failed + sampled. Training: a demand walk whose page is in
+ *               the Sampler (sampler_hits) removes the entry and increments
+ *               the counter of its d; a PQ hit on an entry sbfp issued
+ *               increments the counter of the entry's d. When a counter
+ *               reaches 2^counter_bits - 1 every counter is halved
+ *               (fdt_decays). triggers counts the walks whose line it
+ *               examined; a PQ hit triggers nothing else. sbfp acts first on
+ *               a trigger, before the other prefetchers.
+ *     atp       Agile TLB Prefetcher (same paper and Virtuoso file). Three
+ *               child prefetchers: P0 = H2P (as h2), P1 = MASP (a PC-indexed
+ *               table, masp_entries entries in sets of masp_ways, round-robin
+ *               replacement after invalid ways; an entry remembers the last
+ *               miss VPN E and stride S: on a miss to A with the same PC it
+ *               predicts A + S (S != 0) and A + (A - E) (when non-zero and
+ *               different), then sets S = A - E, E = A; a new PC allocates
+ *               with no prediction; a trigger without a PC (pc 0) gives no
+ *               MASP prediction and counts in no_pc), P2 = STP (A - 2, A - 1,
+ *               A + 1, A + 2). Each child has a fake prefetch queue (FPQ,
+ *               FIFO of fpq VPNs). On a trigger ATP (1) probes the three
+ *               FPQs for the VPN (h0, h1, h2: would the child have caught
+ *               this miss); (2) updates three saturating counters by the
+ *               paper's Figure 7 truth table: enable_pref -1 when no FPQ
+ *               hit, +1 otherwise; select_1 +1 when only P0 hit, -1 when P0
+ *               missed and P1 or P2 hit; select_2 +1 when P2 hit and P1
+ *               missed, -1 when P1 hit and P2 missed; (3) chooses: prefetching
+ *               off (disabled) while enable_pref's top bit is 0, else P0 when
+ *               select_1's top bit is 1, else P2 when select_2's top bit is
+ *               1, else P1 (chose[]); (4) issues the chosen child's
+ *               predictions as candidates; (5) puts every child's predictions
+ *               that are mapped (and, with sbfp also configured, the free
+ *               PTEs of their lines that sbfp would admit) in that child's
+ *               FPQ (an entry already there is not added twice); (6) updates
+ *               MASP. Counters start at 0 (Virtuoso), so ATP stays off until
+ *               2^(enable_bits - 1) more FPQ hits than misses.
+ *               Deviation from Virtuoso, which runs ATP only on PQ misses:
+ *               ATP triggers as every prefetcher here (demand walks and PQ
+ *               hits).
  * ---------------------------------------------------------------------------
  */
 #ifndef TLBMODEL_TLBMODEL_H
@@ -258,7 +335,8 @@
 #define TLB_PWC_LEVELS 3u    /* PML4E, PDPTE, PDE caches */
 #define TLB_NAME_MAX 32u     /* structure name buffer, including the NUL */
 #define TLB_NONE 0xffu       /* "no structure" in struct tlb_result */
-#define TLB_MAX_PREFETCHERS 4u /* prefetchers sharing the prefetch queue */
+#define TLB_MAX_PREFETCHERS 6u /* prefetchers sharing the prefetch queue (each kind once) */
+#define TLB_SBFP_DISTANCES 14u /* free distances -7..-1, +1..+7 */
 #define TLB_PF_MAX_DEGREE 16u  /* distance slots, asp degree */
 
 /* Page sizes, as a bit mask (struct tlb_struct_desc.page_sizes). */
@@ -308,7 +386,15 @@ struct tlb_walk_cache_desc {
 };
 
 /* TLB prefetchers ([prefetch] prefetchers = ...). */
-enum tlb_pf_kind { TLB_PF_STRIDE = 0, TLB_PF_H2, TLB_PF_DISTANCE, TLB_PF_ASP, TLB_PF_NKINDS };
+enum tlb_pf_kind {
+	TLB_PF_STRIDE = 0,
+	TLB_PF_H2,
+	TLB_PF_DISTANCE,
+	TLB_PF_ASP,
+	TLB_PF_SBFP,
+	TLB_PF_ATP,
+	TLB_PF_NKINDS
+};
 
 /* [prefetch] and [prefetch.NAME]: see "TLB prefetchers" above. */
 struct tlb_prefetch_desc {
@@ -324,6 +410,13 @@ struct tlb_prefetch_desc {
 	uint32_t asp_entries, asp_threshold;     /* [prefetch.asp] */
 	uint32_t asp_lookahead, asp_degree;
 	bool asp_extra;
+	uint32_t sbfp_counter_bits;              /* [prefetch.sbfp] counter_bits */
+	uint32_t sbfp_threshold;                 /* threshold */
+	uint32_t sbfp_sampler;                   /* sampler entries */
+	bool sbfp_prefetch_walks;                /* prefetch_walks */
+	uint32_t atp_fpq;                        /* [prefetch.atp] fpq entries */
+	uint32_t atp_enable_bits, atp_select1_bits, atp_select2_bits;
+	uint32_t atp_masp_entries, atp_masp_ways;
 };
 
 /* "ways = full": fully associative, resolved to ways = entries. */
@@ -470,13 +563,20 @@ struct tlb_result {
 /* Counters of one prefetcher (see "TLB prefetchers" above). */
 struct tlb_prefetch_stats {
 	uint64_t triggers;     /* misses it observed */
-	uint64_t candidates;   /* pages it predicted: issued + duplicate + failed */
+	uint64_t candidates;   /* pages it predicted: issued + duplicate + failed (+ sampled) */
 	uint64_t issued;       /* inserted in the PQ */
 	uint64_t useful;       /* PQ entries it issued that a demand access hit */
 	uint64_t useless;      /* PQ entries it issued evicted or invalidated unused */
 	uint64_t duplicate;    /* candidates already in a TLB, the PQ, or the demand page */
 	uint64_t failed;       /* candidates unmapped, out of range or untranslatable */
-	uint64_t no_pc;        /* asp: triggers without a PC (ignored) */
+	uint64_t no_pc;        /* asp: triggers without a PC (ignored); atp: with no MASP prediction */
+	uint64_t sampled;      /* sbfp: free PTEs put in the Sampler */
+	uint64_t sampler_hits; /* sbfp: demand walks whose page was in the Sampler */
+	uint64_t fdt_decays;   /* sbfp: times every FDT counter was halved */
+	uint32_t fdt[TLB_SBFP_DISTANCES]; /* sbfp: FDT counters now, d = -7..-1, +1..+7 */
+	uint64_t disabled;     /* atp: triggers with prefetching off */
+	uint64_t chose[3];     /* atp: triggers that chose P0 H2P, P1 MASP, P2 STP */
+	uint32_t atp_counters[3]; /* atp: enable_pref, select_1, select_2 now */
 };
 
 /* Counters of one structure (a structure's misses are its probes that missed). */
