@@ -2,7 +2,8 @@
  * bench/mktrace: write a synthetic VMTR trace (tlbmodel/trace.h) for
  * `vmemu replay` benchmarks and tests.
  *
- *   build/bench/mktrace [-n ACCESSES] [-p PATTERN] [-s SEED] [--pc] [--ns-per-access N] OUT
+ *   build/bench/mktrace [-n ACCESSES] [-p PATTERN] [-s SEED] [--pc] [--ns-per-access N]
+ *                       [--seq-time] OUT
  *
  * The accesses fall in a heap-like window starting at 0x10000000000 (1 TiB),
  * so every page is a MimicOS fault on first touch, like a program's heap:
@@ -17,7 +18,8 @@
  *   rand    random 8-byte words over 128 MiB
  * 25% of the accesses are stores. With --pc every record carries one of 16
  * PCs (one per stream; TRACE_F_PC). Time stamps are in nanoseconds, N per
- * access (default 1), so a replay sees trace time (thp.scan_interval_ms).
+ * access (default 1), so a replay sees trace time (thp.scan_interval_ms);
+ * with --seq-time they are record numbers (TRACE_TIME_SEQ) instead.
  * OUT "-" is stdout. Deterministic for a given seed.
  */
 #include <stdbool.h>
@@ -56,7 +58,7 @@ static int pick(const char *pat)
 static void usage(void)
 {
 	fprintf(stderr, "usage: mktrace [-n ACCESSES] [-p mix|seq|stride|rand] [-s SEED] [--pc] "
-			"[--ns-per-access N] OUT\n");
+			"[--ns-per-access N] [--seq-time] OUT\n");
 	exit(2);
 }
 
@@ -64,7 +66,7 @@ int main(int argc, char **argv)
 {
 	uint64_t n = 10000000, seed = 1, ns_per = 1;
 	const char *pat = "mix", *out = NULL;
-	bool pc = false;
+	bool pc = false, seq_time = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-n") && i + 1 < argc)
 			n = strtoull(argv[++i], NULL, 10);
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
 			ns_per = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--pc"))
 			pc = true;
+		else if (!strcmp(argv[i], "--seq-time"))
+			seq_time = true;
 		else if (argv[i][0] == '-' && argv[i][1])
 			usage();
 		else
@@ -91,7 +95,7 @@ int main(int argc, char **argv)
 	}
 	struct trace_encoder e;
 	struct trace_header h = { .version = TRACE_VERSION, .flags = pc ? TRACE_F_PC : 0,
-				  .page_shift = 12, .page_sizes = 0, .time_unit = TRACE_TIME_NS,
+				  .page_shift = 12, .page_sizes = 0, .time_unit = seq_time ? TRACE_TIME_SEQ : TRACE_TIME_NS,
 				  .count = n };
 	uint8_t buf[TRACE_HEADER_BYTES + TRACE_MAX_RECORD];
 	if (fwrite(buf, 1, trace_enc_begin(&e, &h, buf), f) == 0)
@@ -125,7 +129,7 @@ int main(int argc, char **argv)
 				break;
 			}
 			struct trace_record r = { .vaddr = (BASE + off) & ~UINT64_C(7),
-						  .time = i * ns_per,
+						  .time = seq_time ? i : i * ns_per,
 						  .pc = pc ? UINT64_C(0x401000) + 16 * (uint64_t)g : 0,
 						  .tid = 1,
 						  .is_write = (rnd() & 3) == 0 };
