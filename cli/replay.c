@@ -408,6 +408,12 @@ static void human(FILE *f, const struct replay *r, const struct mos_stats *ms,
 		if (ts->hits_by_level[l])
 			fprintf(f, "  hits at level %u      %12llu\n", l + 1,
 				(unsigned long long)ts->hits_by_level[l]);
+	if (m->psp.kind != TLB_PSP_NONE)
+		fprintf(f, "  page-size predictor   %12llu  accesses probed multi-size structures (predictor "
+			   "%s), %llu mispredicted, %llu extra lookup cycles\n",
+			(unsigned long long)ts->psp_predictions,
+			m->psp.kind == TLB_PSP_4K ? "4k" : m->psp.index_pc ? "table by PC" : "table by 2 MiB region",
+			(unsigned long long)ts->psp_mispredictions, (unsigned long long)ts->psp_extra_cycles);
 	fprintf(f, "  walks                 %12llu  (4K %llu, 2M %llu, 1G %llu); %.1f per million "
 		   "accesses\n",
 		(unsigned long long)ts->walks, (unsigned long long)ts->walks_by_size[0],
@@ -556,6 +562,12 @@ static cJSON *json(const struct replay *r, const struct mos_stats *ms, const str
 	cJSON *hl = cJSON_AddArrayToObject(t, "hits_by_level");
 	for (unsigned l = 0; l < TLB_MAX_LEVELS; l++)
 		cJSON_AddItemToArray(hl, cJSON_CreateNumber((double)ts->hits_by_level[l]));
+	cJSON *ps = cJSON_AddObjectToObject(t, "pagesize_predictor");
+	cJSON_AddStringToObject(ps, "predictor", m->psp.kind == TLB_PSP_NONE ? "none"
+						 : m->psp.kind == TLB_PSP_4K ? "4k" : "table");
+	cJSON_AddNumberToObject(ps, "predictions", (double)ts->psp_predictions);
+	cJSON_AddNumberToObject(ps, "mispredictions", (double)ts->psp_mispredictions);
+	cJSON_AddNumberToObject(ps, "extra_cycles", (double)ts->psp_extra_cycles);
 	cJSON_AddNumberToObject(t, "walks", (double)ts->walks);
 	cJSON *wb = cJSON_AddObjectToObject(t, "walks_by_page_size");
 	for (int i = 0; i < 3; i++)

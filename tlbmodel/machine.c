@@ -233,6 +233,9 @@ void tlb_machine_init(struct tlb_machine *m)
 	m->walk_cache.miss_latency = 16;
 	m->walk_cache.repl = TLB_REPL_LRU;
 	m->walkers = 1;
+	m->psp.kind = TLB_PSP_NONE;
+	m->psp.entries = 64; /* ASSUMPTION: a small table (tlbmodel.h) */
+	m->psp.index_pc = false;
 	/* prefetch defaults: Virtuoso mmu_base_prefetch.cfg / mmu_distance.cfg
 	 * (sources per key in tlbmodel.h) */
 	m->pf.n = 0;
@@ -277,6 +280,7 @@ bool tlb_machine_owns_section(const char *section)
 	if (!section)
 		return false;
 	return ieq(section, "mmu") || ieq(section, "pwc") || ieq(section, "walk") ||
+	       ieq(section, "pagesize") ||
 	       ieq(section, "prefetch") || (iprefix(section, "prefetch.") && section[9] != '\0') ||
 	       (iprefix(section, "tlb.") && section[4] != '\0');
 }
@@ -532,6 +536,37 @@ static int set_walk(struct tlb_machine *m, const char *section, const char *key,
 		       NULL);
 }
 
+static int set_psp(struct tlb_machine *m, const char *section, const char *key,
+		   const char *value, struct tlb_msg *msg)
+{
+	char buf[16];
+	uint32_t u;
+	if (ieq(key, "predictor")) {
+		static const char *const names[] = { "none", "4k", "table" };
+		for (unsigned i = 0; i < 3; i++)
+			if (trim_copy(value, buf, sizeof buf) && ieq(buf, names[i])) {
+				m->psp.kind = (enum tlb_psp_kind)i;
+				return 0;
+			}
+		return set_err(msg, section, key, "unknown predictor (none, 4k, table):", value);
+	}
+	if (ieq(key, "entries")) {
+		if (!parse_u32(value, &u) || !is_pow2(u) || u > 65536)
+			return set_err(msg, section, key,
+				       "entries must be a power of two up to 65536, got", value);
+		m->psp.entries = u;
+		return 0;
+	}
+	if (ieq(key, "index")) {
+		if (trim_copy(value, buf, sizeof buf) && (ieq(buf, "va") || ieq(buf, "pc"))) {
+			m->psp.index_pc = ieq(buf, "pc");
+			return 0;
+		}
+		return set_err(msg, section, key, "unknown index (va, pc):", value);
+	}
+	return set_err(msg, section, key, "unknown key (predictor, entries, index)", NULL);
+}
+
 static bool parse_bool(const char *v, bool *out)
 {
 	char buf[8];
@@ -782,6 +817,8 @@ int tlb_machine_set(struct tlb_machine *m, const char *section, const char *key,
 	}
 	if (ieq(sec, "pwc"))
 		return set_pwc(m, sec, k, value, &msg);
+	if (ieq(sec, "pagesize"))
+		return set_psp(m, sec, k, value, &msg);
 	if (ieq(sec, "walk"))
 		return set_walk(m, sec, k, value, &msg);
 	if (ieq(sec, "prefetch") || (iprefix(sec, "prefetch.") && sec[9] != '\0'))
@@ -790,7 +827,7 @@ int tlb_machine_set(struct tlb_machine *m, const char *section, const char *key,
 		return set_struct(m, sec, sec + 4, k, value, &msg);
 	msg_str(&msg, "unknown section [");
 	msg_str(&msg, sec);
-	msg_str(&msg, "] (tlbmodel owns [mmu], [tlb.NAME], [pwc], [walk], [prefetch], "
+	msg_str(&msg, "] (tlbmodel owns [mmu], [tlb.NAME], [pwc], [walk], [pagesize], [prefetch], "
 		      "[prefetch.NAME])");
 	return -1;
 }
@@ -1174,6 +1211,14 @@ int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen)
 		msg_str(&km, "_latency");
 		if (check_latency(&msg, key, m->walk_latency[i]))
 			return -1;
+	}
+	if ((unsigned)m->psp.kind > TLB_PSP_TABLE) {
+		msg_str(&msg, "pagesize.predictor: unknown predictor");
+		return -1;
+	}
+	if (m->psp.kind == TLB_PSP_TABLE && (!is_pow2(m->psp.entries) || m->psp.entries > 65536)) {
+		msg_str(&msg, "pagesize.entries: must be a power of two up to 65536");
+		return -1;
 	}
 	if (m->walkers < 1 || m->walkers > TLB_MAX_WALKERS) {
 		msg_str(&msg, "walk.walkers: ");

@@ -62,6 +62,7 @@ struct tarr {
 	uint32_t hmask;     /* hashed: slots - 1 */
 	uint32_t latency;
 	uint8_t policy;
+	uint8_t psp_sizes;  /* page-size prediction on: the sizes of a multi-size set-assoc structure */
 	bool small;         /* fingerprinted (ways <= 64); else hashed */
 	bool stacked;       /* lru/fifo with ways <= 8 */
 	bool listed;        /* lru/fifo with ways > 8 */
@@ -132,6 +133,11 @@ struct tlb {
 	uint64_t hits_by_level[TLB_MAX_LEVELS];
 	uint64_t walks, walks_by_size[NSIZES], pte_reads;
 	uint64_t pte_cache_hits, pte_cache_misses;
+	/* [pagesize] predictor (psp_on: 4k or table) */
+	bool psp_on;
+	uint8_t *psp_ctr;                          /* table: 2-bit counters */
+	uint32_t psp_mask;                         /* table entries - 1 */
+	uint64_t psp_pred, psp_mis, psp_extra;
 	uint64_t tlb_cycles, walk_cycles, queue_cycles;
 	uint64_t invalidations;
 
@@ -686,6 +692,8 @@ size_t tlb_footprint(const struct tlb_machine *m)
 	if (m->walk_mem == TLB_WALK_CACHE)
 		n += arr_layout(NULL, NULL, m->walk_cache.sets * m->walk_cache.ways,
 				m->walk_cache.ways, m->walk_cache.repl);
+	if (m->psp.kind == TLB_PSP_TABLE)
+		n += ALIGN64(m->psp.entries);
 	n += pf_layout(NULL, NULL, m);
 	return n;
 }
@@ -795,6 +803,20 @@ struct tlb *tlb_create(const struct tlb_machine *m, const struct tlb_allocator *
 			t->wc_line_shift++;
 		t->wc_hit = c->hit_latency;
 		t->wc_miss = c->miss_latency;
+	}
+	if (m->psp.kind != TLB_PSP_NONE) {
+		t->psp_on = true;
+		for (uint32_t i = 0; i < m->nstructs; i++) {
+			const struct tlb_struct_desc *s = &m->s[i];
+			if (__builtin_popcount(s->page_sizes) > 1 && t->arr[i].ways < s->entries)
+				t->arr[i].psp_sizes = (uint8_t)s->page_sizes;
+		}
+		if (m->psp.kind == TLB_PSP_TABLE) {
+			t->psp_ctr = p;
+			p += ALIGN64(m->psp.entries);
+			t->psp_mask = m->psp.entries - 1u;
+			memset(t->psp_ctr, 1, m->psp.entries); /* weakly 4 KiB */
+		}
 	}
 	t->sbfp_i = t->atp_i = NPF_NONE;
 	if (m->pf.n) {
@@ -1534,6 +1556,49 @@ static inline void fill_result(struct tlb_result *res, uint32_t cycles, uint32_t
 	res->pq_hit = false;
 }
 
+/* ---- page-size prediction ([pagesize]; see tlbmodel.h) ---- */
+
+/* Predicted size class of an access: 0 = 4 KiB, 1 = 2 MiB. */
+static unsigned psp_predict(const struct tlb *t, uint64_t vaddr, uint64_t pc)
+{
+	if (!t->psp_ctr)
+		return 0; /* predictor = 4k */
+	const uint64_t ix = t->mach.psp.index_pc ? pc : (vaddr & VA48_MASK) >> 21;
+	return t->psp_ctr[ix & t->psp_mask] >= 2;
+}
+
+/*
+ * Probes a multi-size structure of sizes mask makes before size class c,
+ * predicted size class pred first (if held), then the others from the smallest.
+ */
+static unsigned psp_rank(unsigned mask, unsigned pred, unsigned c)
+{
+	if (c == pred)
+		return 0;
+	unsigned r = (mask >> pred) & 1u;
+	for (unsigned k = 0; k < c; k++)
+		if (k != pred && ((mask >> k) & 1u))
+			r++;
+	return r;
+}
+
+/* An access probed a multi-size structure: count, and train the table toward size c. */
+static void psp_learn(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned pred, unsigned c,
+		      uint32_t extra)
+{
+	t->psp_pred++;
+	t->psp_mis += (pred != 0) != (c != 0);
+	t->psp_extra += extra;
+	if (!t->psp_ctr)
+		return;
+	const uint64_t ix = t->mach.psp.index_pc ? pc : (vaddr & VA48_MASK) >> 21;
+	uint8_t *k = &t->psp_ctr[ix & t->psp_mask];
+	if (c && *k < 3)
+		(*k)++;
+	else if (!c && *k)
+		(*k)--;
+}
+
 /* Everything but a repeated first-level hit: probe, walk, fill. */
 static __attribute__((noinline)) uint32_t
 access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, uint64_t key,
@@ -1547,6 +1612,9 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 	unsigned hl;
 	struct tarr *ha = NULL;
 	uint32_t hset = 0, hidx = 0;
+	const unsigned pred = t->psp_on ? psp_predict(t, vaddr, pc) : 0;
+	uint32_t extra = 0; /* page-size prediction: probes beyond the first */
+	bool probed_multi = false;
 	for (hl = 0; hl < nlev; hl++) {
 		const struct rlev *L = &r->lev[hl];
 		if (!L->nbank)
@@ -1554,6 +1622,11 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 		uint32_t set;
 		struct tarr *a = route_pick(L, vpn, &set);
 		uint32_t idx = tarr_lookup(a, set, key, f);
+		if (a->psp_sizes) {
+			probed_multi = true;
+			extra += a->latency * (idx != NIL ? psp_rank(a->psp_sizes, pred, c)
+							  : (unsigned)__builtin_popcount(a->psp_sizes) - 1u);
+		}
 		if (idx != NIL) {
 			a->st.hits++;
 			ha = a;
@@ -1563,15 +1636,17 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 		}
 		a->st.misses++;
 	}
+	if (probed_multi)
+		psp_learn(t, vaddr, pc, pred, c, extra);
 
 	uint32_t cycles, wcyc = 0;
 	struct walk_out wo = { 0, 0, -1 };
 	bool pq_hit = false;
 	if (ha) {
-		cycles = t->base[p][hl] + ha->latency;
+		cycles = t->base[p][hl] + ha->latency + extra;
 		t->hits_by_level[t->levnum[p][hl] - 1]++;
 		t->tlb_cycles += cycles;
-		if (hl == 0) { /* first-level hit: nothing to fill; remember it */
+		if (hl == 0 && !ha->psp_sizes) { /* first-level hit: nothing to fill; remember it */
 			struct memo *mm = &t->memo[p];
 			mm->key = key;
 			mm->epoch = t->epoch;
@@ -1594,11 +1669,11 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 		if (owner == t->sbfp_i) /* a free PTE was useful: train the FDT */
 			fdt_credit(t, t->pq_fd[hidx]);
 		tarr_drop_at(&t->pq, hset, hidx);
-		cycles = t->pq_hit_cycles[p];
+		cycles = t->pq_hit_cycles[p] + extra;
 		t->pq_hits++;
 		t->tlb_cycles += cycles;
 	} else {
-		uint32_t tc = t->miss_cycles[p];
+		uint32_t tc = t->miss_cycles[p] + extra;
 		wcyc = walk(t, vaddr, tr, &wo);
 		if (timed) {
 			uint64_t startc = now + tc;
@@ -1815,6 +1890,7 @@ void tlb_reset_stats(struct tlb *t)
 	memset(t->hits_by_level, 0, sizeof t->hits_by_level);
 	t->walks = t->pte_reads = 0;
 	t->pte_cache_hits = t->pte_cache_misses = 0;
+	t->psp_pred = t->psp_mis = t->psp_extra = 0;
 	memset(t->walks_by_size, 0, sizeof t->walks_by_size);
 	t->tlb_cycles = t->walk_cycles = t->queue_cycles = 0;
 	t->invalidations = 0;
@@ -1840,6 +1916,8 @@ void tlb_reset(struct tlb *t)
 		tarr_clear(&t->wcache);
 		t->wcache.rng = t->wcache.rng_seed;
 	}
+	if (t->psp_ctr)
+		memset(t->psp_ctr, 1, t->mach.psp.entries);
 	if (t->npf) {
 		const struct tlb_prefetch_desc *pf = &t->mach.pf;
 		pq_flush(t, false);
@@ -1889,6 +1967,9 @@ void tlb_get_stats(const struct tlb *t, struct tlb_stats *out)
 	out->pte_reads = t->pte_reads;
 	out->pte_cache_hits = t->pte_cache_hits;
 	out->pte_cache_misses = t->pte_cache_misses;
+	out->psp_predictions = t->psp_pred;
+	out->psp_mispredictions = t->psp_mis;
+	out->psp_extra_cycles = t->psp_extra;
 	for (unsigned j = 0; j < TLB_PWC_LEVELS; j++) {
 		out->pwc_lookups[j] = t->pwc[j].st.hits + t->pwc[j].st.misses;
 		out->pwc_hits[j] = t->pwc[j].st.hits;

@@ -1584,6 +1584,104 @@ static void test_pte_cache_config_errors(void **state)
 	assert_int_equal(tlb_machine_validate(&m, err, sizeof err), 0);
 }
 
+/*
+ * [pagesize] predictor: a 4-way STLB holding 4K and 2M pages is probed one
+ * size at a time. Machine: L1 4K-only, 1 entry, 1 cycle; STLB 16 entries
+ * 4-way, 10 cycles; every page-table level 100 cycles.
+ */
+static void psp_run(const char *predictor, uint32_t c[6], struct tlb_stats *st)
+{
+	struct tlb_machine m;
+	tlb_machine_init(&m);
+	add_struct(&m, "l1", "1", "4K", "all", "1", "full", "1", "lru", "miss");
+	add_struct(&m, "stlb", "2", "4K,2M", "all", "16", "4", "10", "lru", "miss");
+	mset(&m, "walk", "latency", "100");
+	mset(&m, "pagesize", "predictor", predictor);
+	struct tlb *t = create_ok(&m);
+	const uint64_t A = BASE_VA, Bp = BASE_VA + 4096, X = BASE_VA + 5 * (UINT64_C(1) << 21);
+	struct {
+		uint64_t va;
+		unsigned shift;
+	} seq[] = { { A, 12 }, { X, 21 }, { X, 21 }, { A, 12 }, { Bp, 12 }, { A, 12 } };
+	for (unsigned i = 0; i < 6; i++)
+		c[i] = acc(t, seq[i].va, seq[i].shift, false, NULL);
+	tlb_get_stats(t, st);
+	tlb_destroy(t);
+}
+
+/* The cycles of the six steps of psp_run are a..f. */
+static void expect_steps(const uint32_t c[6], uint32_t a, uint32_t b, uint32_t x, uint32_t d,
+			 uint32_t e, uint32_t f)
+{
+	const uint32_t want[6] = { a, b, x, d, e, f };
+	for (unsigned i = 0; i < 6; i++)
+		if (c[i] != want[i])
+			fail_msg("step %u: %u cycles, expected %u", i, c[i], want[i]);
+}
+
+static void test_pagesize_predictor_hand(void **state)
+{
+	(void)state;
+	struct tlb_stats st;
+	uint32_t c[6];
+	/*
+	 * Steps: A (4K, cold), X (2M, cold), X, A (still in the L1), B (4K, cold,
+	 * evicts A from the L1), A (STLB hit).
+	 * none: one STLB probe whatever the size: 1 + 10 + 400, 1 + 10 + 300,
+	 * 1 + 10, 1, 1 + 10 + 400, 1 + 10.
+	 */
+	psp_run("none", c, &st);
+	expect_steps(c, 411, 311, 11, 1, 411, 11);
+	assert_int_equal(st.psp_predictions, 0);
+	assert_int_equal(st.psp_extra_cycles, 0);
+	uint64_t base_cycles = st.translation_cycles;
+	/*
+	 * 4k: a miss probes both sizes (+10 each), a 2M hit is found on the second
+	 * probe (+10), a 4K hit on the first. Steps: A miss +10, X miss +10, X hit
+	 * +10, A L1 hit (no STLB probe), B miss +10, A STLB hit +0: 5 predictions,
+	 * 2 wrong (the X ones), 40 extra cycles.
+	 */
+	psp_run("4k", c, &st);
+	expect_steps(c, 421, 321, 21, 1, 421, 11);
+	assert_int_equal(st.psp_predictions, 5);
+	assert_int_equal(st.psp_mispredictions, 2);
+	assert_int_equal(st.psp_extra_cycles, 40);
+	assert_int_equal(st.translation_cycles, base_cycles + 40);
+	/*
+	 * table (64 2-bit counters by 2 MiB region, starting at 1 = weakly 4K):
+	 * X's first access is predicted 4K (wrong) and trains its counter to 2,
+	 * so the second is predicted 2M and hits on the first probe: 30 extra.
+	 */
+	psp_run("table", c, &st);
+	expect_steps(c, 421, 321, 11, 1, 421, 11);
+	assert_int_equal(st.psp_predictions, 5);
+	assert_int_equal(st.psp_mispredictions, 1);
+	assert_int_equal(st.psp_extra_cycles, 30);
+	assert_int_equal(st.translation_cycles, base_cycles + 30);
+
+	/* a fully associative structure holding several sizes needs no prediction */
+	struct tlb_machine m;
+	tlb_machine_init(&m);
+	add_struct(&m, "l1", "1", "4K,2M", "all", "4", "full", "1", "lru", "miss");
+	mset(&m, "walk", "latency", "100");
+	mset(&m, "pagesize", "predictor", "4k");
+	struct tlb *t = create_ok(&m);
+	assert_int_equal(acc(t, BASE_VA, 21, false, NULL), 301);
+	assert_int_equal(acc(t, BASE_VA, 21, false, NULL), 1);
+	tlb_get_stats(t, &st);
+	assert_int_equal(st.psp_predictions, 0);
+	tlb_destroy(t);
+
+	/* keys */
+	tlb_machine_init(&m);
+	assert_int_equal(m.psp.kind, TLB_PSP_NONE);
+	assert_true(tlb_machine_owns_section("pagesize"));
+	expect_set_error(&m, "pagesize", "predictor", "oracle", "pagesize.predictor", "'oracle'");
+	expect_set_error(&m, "pagesize", "entries", "100", "pagesize.entries", "'100'");
+	expect_set_error(&m, "pagesize", "index", "tid", "pagesize.index", "'tid'");
+	expect_set_error(&m, "pagesize", "bits", "2", "pagesize.bits", "unknown key");
+}
+
 /* ------------------------------------------------------------------------ */
 /* Machine files                                                             */
 
@@ -1829,6 +1927,7 @@ int main(void)
 		cmocka_unit_test(test_pte_cache_hand),
 		cmocka_unit_test(test_pte_cache_with_pwc),
 		cmocka_unit_test(test_pte_cache_config_errors),
+		cmocka_unit_test(test_pagesize_predictor_hand),
 		cmocka_unit_test(test_load_store_split),
 		cmocka_unit_test(test_banked_structures_capacity),
 		cmocka_unit_test(test_walkers_queue),

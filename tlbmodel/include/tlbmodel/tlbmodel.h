@@ -93,7 +93,9 @@
  *
  * Page-size knowledge
  *   The access carries its translation, so each structure is probed only for
- *   the page size the translation has. Entries of another size covering the
+ *   the page size the translation has (with [pagesize] predictor = none, the
+ *   default: a structure holding several page sizes costs one lookup
+ *   whatever the size, as if all sizes were probed at once). Entries of another size covering the
  *   same address exist only if the mapping changed without an invalidation;
  *   the runtime calls tlb_invalidate() whenever MimicOS unmaps, remaps,
  *   promotes or demotes, as the OS would issue INVLPG / a shootdown.
@@ -102,10 +104,27 @@
  * SBFP and ATP feed one prefetch queue (PQ) probed alongside the last TLB
  * level.
  *
+ * Page-size prediction ([pagesize] predictor = 4k | table)
+ *   A set-associative structure holding several page sizes (ways < entries,
+ *   e.g. an STLB for 4K and 2M pages) picks its set with VPN bits that
+ *   depend on the page size, so hardware probes one size at a time. With a
+ *   predictor each access gets one predicted size (4k: always 4 KiB; table:
+ *   a table of `entries` 2-bit saturating counters, as Virtuoso's
+ *   SuperpagePredictor, indexed by the 2 MiB region of the address
+ *   (index = va) or by the PC (index = pc; 0 when unknown), counter >= 2
+ *   predicts 2 MiB). Such a structure is probed for the predicted size first
+ *   (if it holds it), then for its other sizes from the smallest: a hit
+ *   costs latency x (1 + probes before the right size), a miss latency x
+ *   (sizes held). The extra probes add to the TLB lookup cycles
+ *   (tlb_stats.psp_extra_cycles) and to the access's cycles. Fully
+ *   associative and single-size structures need no prediction. The table
+ *   learns every access that probed such a structure: +1 for a 2 MiB or
+ *   1 GiB translation, -1 for 4 KiB (psp_predictions, psp_mispredictions
+ *   count those accesses and the wrong guesses). Off by default.
+ *
  * Planned, not yet here (issue 5): prefetching straight into a TLB
- * structure instead of the PQ, a page-size predictor. The structures above
- * are laid out
- * so these add keys and functions without changing the ones below. Trace
+ * structure instead of the PQ. The structures above are laid out so it
+ * adds keys and functions without changing the ones below. Trace
  * formats (VMTR binary, Valgrind lackey import) are in tlbmodel/trace.h;
  * offline replay is `vmemu replay` (cli/replay.c).
  * ---------------------------------------------------------------------------
@@ -163,6 +182,12 @@
  *                    cache_miss_latency = cycles (default 16)
  *                    cache_replacement  = lru | fifo | random | srrip
  *                                         (default lru, as meteor_lake_pcore)
+ *   [pagesize]       predictor = none | 4k | table   (default none; see
+ *                                "Page-size prediction")
+ *                    entries   = power of two up to 65536 (default 64,
+ *                                ASSUMPTION: a small table; Virtuoso's
+ *                                SuperpagePredictor takes table_size)
+ *                    index     = va | pc   (default va)
  *   [prefetch]       prefetchers = none | comma list of stride, h2, distance,
  *                                  asp, sbfp, atp, each at most once
  *                                  (default none)
@@ -385,6 +410,15 @@ struct tlb_walk_cache_desc {
 	enum tlb_repl repl;
 };
 
+/* [pagesize] predictor: see "Page-size prediction" above. */
+enum tlb_psp_kind { TLB_PSP_NONE = 0, TLB_PSP_4K, TLB_PSP_TABLE };
+
+struct tlb_psp_desc {
+	enum tlb_psp_kind kind;
+	uint32_t entries;           /* table: 2-bit counters, power of two */
+	bool index_pc;              /* table: indexed by the PC, else by the 2 MiB region */
+};
+
 /* TLB prefetchers ([prefetch] prefetchers = ...). */
 enum tlb_pf_kind {
 	TLB_PF_STRIDE = 0,
@@ -462,6 +496,7 @@ struct tlb_machine {
 	uint32_t walk_latency[TLB_PT_LEVELS];        /* [walk] cycles per entry: PML4E, PDPTE, PDE, PTE */
 	uint32_t walkers;                            /* [walk] walkers */
 	struct tlb_prefetch_desc pf;                 /* [prefetch], [prefetch.NAME] */
+	struct tlb_psp_desc psp;                     /* [pagesize] */
 };
 
 /*
@@ -613,6 +648,9 @@ struct tlb_stats {
 	uint32_t nstructs;
 	struct tlb_struct_stats s[TLB_MAX_STRUCTS]; /* same order as machine.s[] */
 	/* prefetching (all 0 without [prefetch] prefetchers) */
+	uint64_t psp_predictions;                /* accesses that probed a multi-size structure */
+	uint64_t psp_mispredictions;             /* of which predicted the wrong size */
+	uint64_t psp_extra_cycles;               /* their extra probes (in tlb_cycles) */
 	uint64_t pq_hits;                        /* accesses served by the PQ */
 	uint64_t prefetch_walks;                 /* walks made for issued prefetches */
 	uint64_t prefetch_pte_reads;             /* entries they read */
