@@ -256,7 +256,8 @@
  *   demand walk (PWC probes and fills included, so it warms the PWCs), but
  *   its cycles and entry reads go to prefetch_walk_cycles /
  *   prefetch_pte_reads, never to the demand cycles, and the PWC hit/lookup
- *   counters stay those of demand walks. Prefetch walks do not occupy a page
+ *   and PTE-cache counters stay those of demand walks (sbfp's free PTEs need
+ *   no walk at all). Prefetch walks do not occupy a page
  *   walker (ASSUMPTION: the model has no background time). With walk = no a
  *   prefetch is free (Virtuoso's model_prefetch_walks = false).
  *   PQ. Probed in parallel with the last TLB level of the path (Virtuoso's
