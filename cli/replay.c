@@ -1,5 +1,5 @@
 /*
- * vmemu replay [-c FILE]... [-s S.K=V]... [--json FILE] TRACE
+ * vmemu replay [-c FILE]... [-s S.K=V]... [--json FILE] [--scan-every N] TRACE
  *
  * Offline replay of a recorded access trace through MimicOS and tlbmodel,
  * the same code a live run uses.
@@ -22,6 +22,20 @@
  *             model is of the data side. M (modify) is a load then a store.
  *             An access is charged to the page of its first byte; accesses
  *             that straddle a page boundary are not split.
+ *   khugepaged  with policy thp or reservethp and thp.scan_interval_ms > 0
+ *             (the rule a live run uses to start its scan thread), mos_scan
+ *             runs with a budget of thp.scan_pages every scan_interval_ms of
+ *             trace time: on a VMTR trace timed in ns, when a record's time
+ *             reaches the previous scan's (or the first record's) time +
+ *             the interval; otherwise (lackey, or VMTR in cycles,
+ *             instructions or sequence numbers) every --scan-every data
+ *             accesses, by default interval x 10^6 (ASSUMPTION: one data
+ *             access per nanosecond, e.g. a 3 GHz core at IPC 1 with one
+ *             instruction in three a load or store). --scan-every N forces
+ *             the access clock for any trace; 0 turns scanning off. Every
+ *             2 MiB region the scan collapses is invalidated in the TLB
+ *             model (tlb_invalidate), as the OS's INVLPG / shootdown would.
+ *             The scan runs before the record that reaches its time.
  *
  * Output: the human report on stdout; with --json FILE also JSON.
  * Exit status:
@@ -70,6 +84,15 @@ struct replay {
 	uint64_t faults_read, faults_write, pages_populated;
 	uint64_t faults_by_size[3]; /* 4 KiB, 2 MiB, 1 GiB */
 	uint64_t promotions;        /* faults that promoted a 2 MiB region (reservethp) */
+	/* khugepaged-like scans (see the header comment) */
+	bool scan_on;
+	bool scan_forced;           /* --scan-every given: the access clock */
+	bool scan_started;          /* the clock was chosen at the first record */
+	bool scan_by_time;          /* trace ns; else every scan_every accesses */
+	uint64_t scan_every;        /* accesses between scans (access clock) */
+	uint64_t scan_period_ns;    /* trace time between scans (time clock) */
+	uint64_t next_scan;         /* trace time or access count of the next scan */
+	uint64_t scans, scan_collapsed;
 	bool oom;
 	uint64_t oom_addr, oom_record;
 };
@@ -77,20 +100,57 @@ struct replay {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmemu replay [-c FILE]... [-s SECTION.KEY=VALUE]... [--json FILE] TRACE\n"
+		"usage: vmemu replay [-c FILE]... [-s SECTION.KEY=VALUE]... [--json FILE]\n"
+		"                    [--scan-every ACCESSES] TRACE\n"
 		"\n"
 		"Replays a memory-access trace (VMTR binary or Valgrind lackey text, \"-\" for\n"
 		"stdin) through MimicOS and the TLB model; a TLB machine is required, e.g.\n"
 		"-c configs/machines/golden_cove.ini. Record a lackey trace with\n"
 		"  valgrind --tool=lackey --trace-mem=yes --log-file=TRACE PROG ARGS\n"
+		"With policy thp or reservethp, a khugepaged-like scan runs every\n"
+		"thp.scan_interval_ms of trace time (VMTR timed in ns) or every --scan-every\n"
+		"data accesses (default: the interval at one access per ns; 0 = no scan).\n"
 		"Exit status: 0; 1 bad trace; 2 usage/config; 137 emulated OOM (report INCOMPLETE).\n");
 }
 
 static int size_index(uint32_t shift) { return shift >= 30 ? 2 : shift >= 21 ? 1 : 0; }
 
+/* One khugepaged-like scan: collapsed regions leave the TLB model. */
+static void scan_now(struct replay *r)
+{
+	struct mos_range got[64];
+	size_t n = mos_scan(r->mos, r->cfg.thp_scan_pages, got, 64);
+	r->scans++;
+	r->scan_collapsed += n;
+	for (size_t i = 0; i < n; i++)
+		tlb_invalidate(r->tlb, got[i].start, got[i].len);
+}
+
+/* Run the scan when its clock says so, before record rec. */
+static void scan_due(struct replay *r, const struct trace_record *rec)
+{
+	if (!r->scan_started) { /* the header is known now */
+		r->scan_started = true;
+		r->scan_by_time = !r->scan_forced && r->binary && r->hdr.time_unit == TRACE_TIME_NS;
+		r->next_scan = r->scan_by_time ? rec->time + r->scan_period_ns : r->scan_every;
+		return;
+	}
+	if (r->scan_by_time) {
+		if (rec->time >= r->next_scan) {
+			scan_now(r);
+			r->next_scan = rec->time + r->scan_period_ns;
+		}
+	} else if (r->records >= r->next_scan) {
+		scan_now(r);
+		r->next_scan = r->records + r->scan_every;
+	}
+}
+
 /* Replay one data access. Returns 0, or -1 on emulated OOM. */
 static int access1(struct replay *r, const struct trace_record *rec)
 {
+	if (r->scan_on)
+		scan_due(r, rec);
 	uint64_t va = rec->vaddr;
 	if (va < USER_START || va >= USER_END) {
 		r->outside++;
@@ -315,6 +375,16 @@ static void human(FILE *f, const struct replay *r, const struct mos_stats *ms,
 		   "promotions)\n",
 		(unsigned long long)ms->pages_mapped, mib(ms->pages_mapped * MOS_PAGE_SIZE),
 		(unsigned long long)r->pages_populated, (unsigned long long)r->promotions);
+	if (r->scan_on)
+		fprintf(f, "  khugepaged scans      %12llu  (every %llu %s; %llu regions collapsed, %llu "
+			   "pages scanned; collapsed regions invalidated in the TLB model)\n",
+			(unsigned long long)r->scans,
+			(unsigned long long)(r->scan_by_time ? r->cfg.thp_scan_interval_ms : r->scan_every),
+			r->scan_by_time ? "ms of trace time" : "data accesses",
+			(unsigned long long)r->scan_collapsed, (unsigned long long)ms->scan_pages);
+	else
+		fprintf(f, "  khugepaged scans             off  (policy %s%s)\n", mos_policy_name(r->mos),
+			r->cfg.thp_scan_interval_ms ? "" : ", thp.scan_interval_ms = 0");
 	fprintf(f, "  frames in use         %12llu  (%.1f MiB), peak %llu (%.1f MiB)\n",
 		(unsigned long long)ms->data_frames, mib(ms->data_frames * MOS_PAGE_SIZE),
 		(unsigned long long)ms->data_frames_peak, mib(ms->data_frames_peak * MOS_PAGE_SIZE));
@@ -340,12 +410,31 @@ static void human(FILE *f, const struct replay *r, const struct mos_stats *ms,
 		if (ts->hits_by_level[l])
 			fprintf(f, "  hits at level %u      %12llu\n", l + 1,
 				(unsigned long long)ts->hits_by_level[l]);
+	if (m->psp.kind != TLB_PSP_NONE)
+		fprintf(f, "  page-size predictor   %12llu  accesses probed multi-size structures (predictor "
+			   "%s), %llu mispredicted, %llu extra lookup cycles\n",
+			(unsigned long long)ts->psp_predictions,
+			m->psp.kind == TLB_PSP_4K ? "4k" : m->psp.index_pc ? "table by PC" : "table by 2 MiB region",
+			(unsigned long long)ts->psp_mispredictions, (unsigned long long)ts->psp_extra_cycles);
 	fprintf(f, "  walks                 %12llu  (4K %llu, 2M %llu, 1G %llu); %.1f per million "
 		   "accesses\n",
 		(unsigned long long)ts->walks, (unsigned long long)ts->walks_by_size[0],
 		(unsigned long long)ts->walks_by_size[1], (unsigned long long)ts->walks_by_size[2],
 		ts->walks_pmpa);
 	fprintf(f, "  page-table entries read %10llu\n", (unsigned long long)ts->pte_reads);
+	if (m->walk_mem == TLB_WALK_CACHE) {
+		const struct tlb_walk_cache_desc *c = &m->walk_cache;
+		uint64_t n = ts->pte_cache_hits + ts->pte_cache_misses;
+		fprintf(f, "  PTE cache             %12llu hits, %llu misses (%.1f%% hits; walk.memory = "
+			   "cache: %u sets x %u ways x %u B, %u / %u cycles per hit / miss)\n",
+			(unsigned long long)ts->pte_cache_hits, (unsigned long long)ts->pte_cache_misses,
+			n ? 100.0 * (double)ts->pte_cache_hits / (double)n : 0.0, c->sets, c->ways,
+			c->line_bytes, c->hit_latency, c->miss_latency);
+	} else {
+		fprintf(f, "  entry cost            walk.memory = fixed: %u / %u / %u / %u cycles per "
+			   "PML4E / PDPTE / PDE / PTE read\n",
+			m->walk_latency[0], m->walk_latency[1], m->walk_latency[2], m->walk_latency[3]);
+	}
 	for (unsigned l = 0; l < TLB_PWC_LEVELS; l++)
 		fprintf(f, "  PWC %-5s             %12llu hits of %llu lookups\n", pwc_names[l],
 			(unsigned long long)ts->pwc_hits[l], (unsigned long long)ts->pwc_lookups[l]);
@@ -378,6 +467,23 @@ static void human(FILE *f, const struct replay *r, const struct mos_stats *ms,
 				fprintf(f, "  NOTE: asp needs PCs: %llu of its %llu triggers had none%s\n",
 					(unsigned long long)p->no_pc, (unsigned long long)p->triggers,
 					r->with_pc ? "" : " (this trace carries no PCs: asp was skipped)");
+			if (m->pf.kind[i] == TLB_PF_SBFP) {
+				fprintf(f, "    sbfp: free PTEs sampled %llu, Sampler hits %llu, FDT halvings "
+					   "%llu; FDT (d = -7..-1, +1..+7):",
+					(unsigned long long)p->sampled, (unsigned long long)p->sampler_hits,
+					(unsigned long long)p->fdt_decays);
+				for (unsigned d = 0; d < TLB_SBFP_DISTANCES; d++)
+					fprintf(f, " %u", p->fdt[d]);
+				fprintf(f, "\n");
+			}
+			if (m->pf.kind[i] == TLB_PF_ATP)
+				fprintf(f, "    atp: off %llu, chose H2P %llu, MASP %llu, STP %llu; counters "
+					   "enable_pref %u, select_1 %u, select_2 %u; %llu triggers without a "
+					   "PC (no MASP prediction)\n",
+					(unsigned long long)p->disabled, (unsigned long long)p->chose[0],
+					(unsigned long long)p->chose[1], (unsigned long long)p->chose[2],
+					p->atp_counters[0], p->atp_counters[1], p->atp_counters[2],
+					(unsigned long long)p->no_pc);
 		}
 	}
 
@@ -426,6 +532,15 @@ static cJSON *json(const struct replay *r, const struct mos_stats *ms, const str
 	cJSON_AddNumberToObject(f, "write", (double)r->faults_write);
 	cJSON_AddNumberToObject(f, "pages_populated", (double)r->pages_populated);
 	cJSON_AddNumberToObject(f, "promotions", (double)r->promotions);
+	cJSON *sc = cJSON_AddObjectToObject(f, "khugepaged");
+	cJSON_AddBoolToObject(sc, "on", r->scan_on);
+	cJSON_AddStringToObject(sc, "clock", !r->scan_on ? "off" : r->scan_by_time ? "trace_ns" : "accesses");
+	cJSON_AddNumberToObject(sc, "every", !r->scan_on ? 0
+					      : r->scan_by_time ? (double)r->scan_period_ns
+								: (double)r->scan_every);
+	cJSON_AddNumberToObject(sc, "scans", (double)r->scans);
+	cJSON_AddNumberToObject(sc, "collapsed", (double)r->scan_collapsed);
+	cJSON_AddNumberToObject(sc, "scan_pages", (double)ms->scan_pages);
 	cJSON *fs = cJSON_AddObjectToObject(f, "by_page_size");
 	for (int i = 0; i < 3; i++)
 		cJSON_AddNumberToObject(fs, size_names[i], (double)r->faults_by_size[i]);
@@ -449,11 +564,28 @@ static cJSON *json(const struct replay *r, const struct mos_stats *ms, const str
 	cJSON *hl = cJSON_AddArrayToObject(t, "hits_by_level");
 	for (unsigned l = 0; l < TLB_MAX_LEVELS; l++)
 		cJSON_AddItemToArray(hl, cJSON_CreateNumber((double)ts->hits_by_level[l]));
+	cJSON *ps = cJSON_AddObjectToObject(t, "pagesize_predictor");
+	cJSON_AddStringToObject(ps, "predictor", m->psp.kind == TLB_PSP_NONE ? "none"
+						 : m->psp.kind == TLB_PSP_4K ? "4k" : "table");
+	cJSON_AddNumberToObject(ps, "predictions", (double)ts->psp_predictions);
+	cJSON_AddNumberToObject(ps, "mispredictions", (double)ts->psp_mispredictions);
+	cJSON_AddNumberToObject(ps, "extra_cycles", (double)ts->psp_extra_cycles);
 	cJSON_AddNumberToObject(t, "walks", (double)ts->walks);
 	cJSON *wb = cJSON_AddObjectToObject(t, "walks_by_page_size");
 	for (int i = 0; i < 3; i++)
 		cJSON_AddNumberToObject(wb, size_names[i], (double)ts->walks_by_size[i]);
 	cJSON_AddNumberToObject(t, "pte_reads", (double)ts->pte_reads);
+	cJSON *wm = cJSON_AddObjectToObject(t, "walk_memory");
+	cJSON_AddStringToObject(wm, "model", m->walk_mem == TLB_WALK_CACHE ? "cache" : "fixed");
+	if (m->walk_mem == TLB_WALK_CACHE) {
+		cJSON_AddNumberToObject(wm, "sets", m->walk_cache.sets);
+		cJSON_AddNumberToObject(wm, "ways", m->walk_cache.ways);
+		cJSON_AddNumberToObject(wm, "line_bytes", m->walk_cache.line_bytes);
+		cJSON_AddNumberToObject(wm, "hit_latency", m->walk_cache.hit_latency);
+		cJSON_AddNumberToObject(wm, "miss_latency", m->walk_cache.miss_latency);
+	}
+	cJSON_AddNumberToObject(wm, "pte_cache_hits", (double)ts->pte_cache_hits);
+	cJSON_AddNumberToObject(wm, "pte_cache_misses", (double)ts->pte_cache_misses);
 	cJSON *pw = cJSON_AddObjectToObject(t, "pwc");
 	for (unsigned l = 0; l < TLB_PWC_LEVELS; l++) {
 		cJSON *e = cJSON_AddObjectToObject(pw, pwc_names[l]);
@@ -487,6 +619,24 @@ static cJSON *json(const struct replay *r, const struct mos_stats *ms, const str
 		cJSON_AddNumberToObject(e, "no_pc", (double)p->no_pc);
 		if (m->pf.kind[i] == TLB_PF_ASP)
 			cJSON_AddBoolToObject(e, "skipped_no_pc", r->with_pc == 0);
+		if (m->pf.kind[i] == TLB_PF_SBFP) {
+			cJSON_AddNumberToObject(e, "sampled", (double)p->sampled);
+			cJSON_AddNumberToObject(e, "sampler_hits", (double)p->sampler_hits);
+			cJSON_AddNumberToObject(e, "fdt_decays", (double)p->fdt_decays);
+			cJSON *fd = cJSON_AddArrayToObject(e, "fdt");
+			for (unsigned d = 0; d < TLB_SBFP_DISTANCES; d++)
+				cJSON_AddItemToArray(fd, cJSON_CreateNumber(p->fdt[d]));
+		}
+		if (m->pf.kind[i] == TLB_PF_ATP) {
+			cJSON_AddNumberToObject(e, "disabled", (double)p->disabled);
+			cJSON *ch = cJSON_AddObjectToObject(e, "chose");
+			cJSON_AddNumberToObject(ch, "h2p", (double)p->chose[0]);
+			cJSON_AddNumberToObject(ch, "masp", (double)p->chose[1]);
+			cJSON_AddNumberToObject(ch, "stp", (double)p->chose[2]);
+			cJSON_AddNumberToObject(e, "enable_pref", p->atp_counters[0]);
+			cJSON_AddNumberToObject(e, "select_1", p->atp_counters[1]);
+			cJSON_AddNumberToObject(e, "select_2", p->atp_counters[2]);
+		}
 		cJSON_AddItemToArray(pfa, e);
 	}
 	cJSON *ss = cJSON_AddArrayToObject(t, "structures");
@@ -534,6 +684,7 @@ int cmd_replay(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "set", required_argument, NULL, 's' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "scan-every", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -562,6 +713,20 @@ int cmd_replay(int argc, char **argv)
 		case 'j':
 			json_path = optarg;
 			break;
+		case 'S': {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-') {
+				fprintf(stderr, "vmemu: replay: --scan-every: not a number of accesses: "
+						"'%s'\n",
+					optarg);
+				return 2;
+			}
+			r.scan_forced = true;
+			r.scan_every = v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -589,6 +754,14 @@ int cmd_replay(int argc, char **argv)
 		return 2;
 	}
 	r.path = argv[optind];
+	/* khugepaged: the live run's rule (runtime.c scan_wanted) */
+	r.scan_on = r.cfg.thp_scan_interval_ms &&
+		    (!strcmp(r.cfg.policy, "thp") || !strcmp(r.cfg.policy, "reservethp"));
+	r.scan_period_ns = r.cfg.thp_scan_interval_ms * 1000000ull;
+	if (!r.scan_forced)
+		r.scan_every = r.cfg.thp_scan_interval_ms * 1000000ull; /* 1 access per ns */
+	else if (r.scan_every == 0)
+		r.scan_on = false;
 	if (!r.cfg.machine_set || r.cfg.machine.nstructs == 0) {
 		fprintf(stderr, "vmemu: replay: no TLB machine configured: give one with -c, e.g. "
 				"-c configs/machines/golden_cove.ini\n");

@@ -223,7 +223,19 @@ void tlb_machine_init(struct tlb_machine *m)
 	m->pwc_repl = TLB_REPL_LRU;
 	m->pwc_tag = TLB_PWC_TAG_VA;
 	m->walk_mem = TLB_WALK_FIXED;
+	/* [walk] cache_* defaults: Virtuoso meteor_lake_pcore.cfg L1D (48 KiB,
+	 * 12-way: 64 sets of 64-byte lines; data_access_time 4) and L2
+	 * (data_access_time 12): a miss costs 4 + 12 (sources in tlbmodel.h) */
+	m->walk_cache.sets = 64;
+	m->walk_cache.ways = 12;
+	m->walk_cache.line_bytes = 64;
+	m->walk_cache.hit_latency = 4;
+	m->walk_cache.miss_latency = 16;
+	m->walk_cache.repl = TLB_REPL_LRU;
 	m->walkers = 1;
+	m->psp.kind = TLB_PSP_NONE;
+	m->psp.entries = 64; /* ASSUMPTION: a small table (tlbmodel.h) */
+	m->psp.index_pc = false;
 	/* prefetch defaults: Virtuoso mmu_base_prefetch.cfg / mmu_distance.cfg
 	 * (sources per key in tlbmodel.h) */
 	m->pf.n = 0;
@@ -241,9 +253,22 @@ void tlb_machine_init(struct tlb_machine *m)
 	m->pf.asp_lookahead = 4;
 	m->pf.asp_degree = 3;
 	m->pf.asp_extra = false;
+	/* SBFP and ATP: Virtuoso mmu_configs/mmu_atp.cfg [atp_prefetcher], except
+	 * masp_entries (AgileTLBPrefetcher.h; sources in tlbmodel.h) */
+	m->pf.sbfp_counter_bits = 10;
+	m->pf.sbfp_threshold = 100;
+	m->pf.sbfp_sampler = 64;
+	m->pf.sbfp_prefetch_walks = true;
+	m->pf.atp_fpq = 16;
+	m->pf.atp_enable_bits = 8;
+	m->pf.atp_select1_bits = 6;
+	m->pf.atp_select2_bits = 2;
+	m->pf.atp_masp_entries = 64;
+	m->pf.atp_masp_ways = 4;
 }
 
-static const char *const pf_names[TLB_PF_NKINDS] = { "stride", "h2", "distance", "asp" };
+static const char *const pf_names[TLB_PF_NKINDS] = { "stride", "h2",   "distance",
+						     "asp",    "sbfp", "atp" };
 
 const char *tlb_pf_name(enum tlb_pf_kind k)
 {
@@ -255,6 +280,7 @@ bool tlb_machine_owns_section(const char *section)
 	if (!section)
 		return false;
 	return ieq(section, "mmu") || ieq(section, "pwc") || ieq(section, "walk") ||
+	       ieq(section, "pagesize") ||
 	       ieq(section, "prefetch") || (iprefix(section, "prefetch.") && section[9] != '\0') ||
 	       (iprefix(section, "tlb.") && section[4] != '\0');
 }
@@ -274,6 +300,25 @@ static int set_err(struct tlb_msg *msg, const char *section, const char *key,
 		msg_str(msg, "'");
 	}
 	return -1;
+}
+
+/* A latency key: value into *out (cycles), or the error naming the key. */
+static int set_latency(struct tlb_msg *msg, const char *section, const char *key,
+		       const char *value, uint32_t *out)
+{
+	if (!parse_u32(value, out))
+		return set_err(msg, section, key, "latency must be a number of cycles, got", value);
+	return 0;
+}
+
+/* A replacement key: value into *out, or the error naming the key. */
+static int set_repl(struct tlb_msg *msg, const char *section, const char *key,
+		    const char *value, enum tlb_repl *out)
+{
+	if (!parse_repl(value, out))
+		return set_err(msg, section, key, "unknown replacement (lru, fifo, random, srrip):",
+			       value);
+	return 0;
 }
 
 static struct tlb_struct_desc *find_or_add_struct(struct tlb_machine *m, const char *name)
@@ -354,16 +399,9 @@ static int set_struct(struct tlb_machine *m, const char *section, const char *na
 				       value);
 		s->ways = u;
 	} else if (ieq(key, "latency")) {
-		if (!parse_u32(value, &u))
-			return set_err(msg, section, key, "latency must be a number of cycles, got",
-				       value);
-		s->latency = u;
+		return set_latency(msg, section, key, value, &s->latency);
 	} else if (ieq(key, "replacement")) {
-		enum tlb_repl r;
-		if (!parse_repl(value, &r))
-			return set_err(msg, section, key,
-				       "unknown replacement (lru, fifo, random, srrip):", value);
-		s->repl = r;
+		return set_repl(msg, section, key, value, &s->repl);
 	} else if (ieq(key, "fill")) {
 		enum tlb_fill f;
 		if (!parse_fill(value, &f))
@@ -381,21 +419,10 @@ static int set_pwc(struct tlb_machine *m, const char *section, const char *key,
 		   const char *value, struct tlb_msg *msg)
 {
 	uint32_t u;
-	if (ieq(key, "latency")) {
-		if (!parse_u32(value, &u))
-			return set_err(msg, section, key, "latency must be a number of cycles, got",
-				       value);
-		m->pwc_latency = u;
-		return 0;
-	}
-	if (ieq(key, "replacement")) {
-		enum tlb_repl r;
-		if (!parse_repl(value, &r))
-			return set_err(msg, section, key,
-				       "unknown replacement (lru, fifo, random, srrip):", value);
-		m->pwc_repl = r;
-		return 0;
-	}
+	if (ieq(key, "latency"))
+		return set_latency(msg, section, key, value, &m->pwc_latency);
+	if (ieq(key, "replacement"))
+		return set_repl(msg, section, key, value, &m->pwc_repl);
 	if (ieq(key, "tag")) {
 		char buf[8];
 		if (trim_copy(value, buf, sizeof buf) && ieq(buf, "va"))
@@ -442,14 +469,48 @@ static int set_pwc(struct tlb_machine *m, const char *section, const char *key,
 static int set_walk(struct tlb_machine *m, const char *section, const char *key,
 		    const char *value, struct tlb_msg *msg)
 {
-	uint32_t u;
+	uint32_t u = 0;
+	struct tlb_walk_cache_desc *c = &m->walk_cache;
 	if (ieq(key, "memory")) {
 		char buf[16];
-		if (!trim_copy(value, buf, sizeof buf) || !ieq(buf, "fixed"))
-			return set_err(msg, section, key, "unknown memory model (fixed):", value);
-		m->walk_mem = TLB_WALK_FIXED;
+		if (trim_copy(value, buf, sizeof buf) && ieq(buf, "fixed"))
+			m->walk_mem = TLB_WALK_FIXED;
+		else if (trim_copy(value, buf, sizeof buf) && ieq(buf, "cache"))
+			m->walk_mem = TLB_WALK_CACHE;
+		else
+			return set_err(msg, section, key, "unknown memory model (fixed, cache):", value);
 		return 0;
 	}
+	if (ieq(key, "cache_sets")) {
+		if (!parse_u32(value, &u) || !is_pow2(u) || u > MAX_ENTRIES)
+			return set_err(msg, section, key,
+				       "cache_sets must be a power of two up to 16777216, got", value);
+		c->sets = u;
+		return 0;
+	}
+	if (ieq(key, "cache_ways")) {
+		/* no 'full': the size is sets x ways, so cache_sets = 1 is fully associative */
+		if (!parse_u32(value, &u) || u == 0 || u > MAX_ENTRIES)
+			return set_err(msg, section, key,
+				       "cache_ways must be a number 1..16777216 (cache_sets = 1 is fully "
+				       "associative), got",
+				       value);
+		c->ways = u;
+		return 0;
+	}
+	if (ieq(key, "cache_line")) {
+		if (!parse_u32(value, &u) || !is_pow2(u) || u < 8 || u > 4096)
+			return set_err(msg, section, key,
+				       "cache_line must be a power of two of 8..4096 bytes, got", value);
+		c->line_bytes = u;
+		return 0;
+	}
+	if (ieq(key, "cache_hit_latency"))
+		return set_latency(msg, section, key, value, &c->hit_latency);
+	if (ieq(key, "cache_miss_latency"))
+		return set_latency(msg, section, key, value, &c->miss_latency);
+	if (ieq(key, "cache_replacement"))
+		return set_repl(msg, section, key, value, &c->repl);
 	if (ieq(key, "walkers")) {
 		if (!parse_u32(value, &u) || u < 1 || u > TLB_MAX_WALKERS)
 			return set_err(msg, section, key, "walkers must be 1..64, got", value);
@@ -457,27 +518,53 @@ static int set_walk(struct tlb_machine *m, const char *section, const char *key,
 		return 0;
 	}
 	if (ieq(key, "latency")) {
-		if (!parse_u32(value, &u))
-			return set_err(msg, section, key, "latency must be a number of cycles, got",
-				       value);
+		if (set_latency(msg, section, key, value, &u))
+			return -1;
 		for (unsigned i = 0; i < TLB_PT_LEVELS; i++)
 			m->walk_latency[i] = u;
 		return 0;
 	}
 	for (unsigned i = 0; i < TLB_PT_LEVELS; i++) {
 		size_t n = strlen(pt_level_names[i]);
-		if (iprefix(key, pt_level_names[i]) && ieq(key + n, "_latency")) {
-			if (!parse_u32(value, &u))
-				return set_err(msg, section, key,
-					       "latency must be a number of cycles, got", value);
-			m->walk_latency[i] = u;
-			return 0;
-		}
+		if (iprefix(key, pt_level_names[i]) && ieq(key + n, "_latency"))
+			return set_latency(msg, section, key, value, &m->walk_latency[i]);
 	}
 	return set_err(msg, section, key,
 		       "unknown key (memory, latency, pml4e_latency, pdpte_latency, pde_latency, "
-		       "pte_latency, walkers)",
+		       "pte_latency, walkers, cache_sets, cache_ways, cache_line, cache_hit_latency, "
+		       "cache_miss_latency, cache_replacement)",
 		       NULL);
+}
+
+static int set_psp(struct tlb_machine *m, const char *section, const char *key,
+		   const char *value, struct tlb_msg *msg)
+{
+	char buf[16];
+	uint32_t u;
+	if (ieq(key, "predictor")) {
+		static const char *const names[] = { "none", "4k", "table" };
+		for (unsigned i = 0; i < 3; i++)
+			if (trim_copy(value, buf, sizeof buf) && ieq(buf, names[i])) {
+				m->psp.kind = (enum tlb_psp_kind)i;
+				return 0;
+			}
+		return set_err(msg, section, key, "unknown predictor (none, 4k, table):", value);
+	}
+	if (ieq(key, "entries")) {
+		if (!parse_u32(value, &u) || !is_pow2(u) || u > 65536)
+			return set_err(msg, section, key,
+				       "entries must be a power of two up to 65536, got", value);
+		m->psp.entries = u;
+		return 0;
+	}
+	if (ieq(key, "index")) {
+		if (trim_copy(value, buf, sizeof buf) && (ieq(buf, "va") || ieq(buf, "pc"))) {
+			m->psp.index_pc = ieq(buf, "pc");
+			return 0;
+		}
+		return set_err(msg, section, key, "unknown index (va, pc):", value);
+	}
+	return set_err(msg, section, key, "unknown key (predictor, entries, index)", NULL);
 }
 
 static bool parse_bool(const char *v, bool *out)
@@ -494,7 +581,9 @@ static bool parse_bool(const char *v, bool *out)
 	return true;
 }
 
-/* [prefetch] prefetchers = none | stride,h2,distance,asp */
+#define PF_UNKNOWN "unknown prefetcher (stride, h2, distance, asp, sbfp, atp, none):"
+
+/* [prefetch] prefetchers = none | stride,h2,distance,asp,sbfp,atp */
 static int set_pf_list(struct tlb_machine *m, const char *section, const char *key,
 		       const char *value, struct tlb_msg *msg)
 {
@@ -515,13 +604,7 @@ static int set_pf_list(struct tlb_machine *m, const char *section, const char *k
 			*comma = '\0';
 		char tok[16];
 		if (!trim_copy(p, tok, sizeof tok))
-			return set_err(msg, section, key,
-				       "unknown prefetcher (stride, h2, distance, asp, none):", p);
-		if (ieq(tok, "atp") || ieq(tok, "sbfp"))
-			return set_err(msg, section, key,
-				       "ATP/SBFP (Vavouliotis et al., ISCA 2021) is not implemented "
-				       "yet; use stride, h2, distance or asp, got",
-				       tok);
+			return set_err(msg, section, key, PF_UNKNOWN, p);
 		unsigned k = TLB_PF_NKINDS;
 		for (unsigned i = 0; i < TLB_PF_NKINDS; i++)
 			if (ieq(tok, pf_names[i]))
@@ -529,13 +612,12 @@ static int set_pf_list(struct tlb_machine *m, const char *section, const char *k
 		if (ieq(tok, "dp"))
 			k = TLB_PF_DISTANCE;
 		if (k == TLB_PF_NKINDS)
-			return set_err(msg, section, key,
-				       "unknown prefetcher (stride, h2, distance, asp, none):", tok);
+			return set_err(msg, section, key, PF_UNKNOWN, tok);
 		for (uint32_t i = 0; i < n; i++)
 			if (kind[i] == k)
 				return set_err(msg, section, key, "prefetcher listed twice:", tok);
 		if (n >= TLB_MAX_PREFETCHERS)
-			return set_err(msg, section, key, "more than 4 prefetchers:", value);
+			return set_err(msg, section, key, "too many prefetchers:", value);
 		kind[n++] = (uint8_t)k;
 		if (!comma)
 			break;
@@ -568,21 +650,10 @@ static int set_prefetch(struct tlb_machine *m, const char *section, const char *
 			pf->pq_ways = u;
 			return 0;
 		}
-		if (ieq(key, "latency")) {
-			if (!parse_u32(value, &u))
-				return set_err(msg, section, key,
-					       "latency must be a number of cycles, got", value);
-			pf->pq_latency = u;
-			return 0;
-		}
-		if (ieq(key, "replacement")) {
-			enum tlb_repl r;
-			if (!parse_repl(value, &r))
-				return set_err(msg, section, key,
-					       "unknown replacement (lru, fifo, random, srrip):", value);
-			pf->pq_repl = r;
-			return 0;
-		}
+		if (ieq(key, "latency"))
+			return set_latency(msg, section, key, value, &pf->pq_latency);
+		if (ieq(key, "replacement"))
+			return set_repl(msg, section, key, value, &pf->pq_repl);
 		if (ieq(key, "walk")) {
 			if (!parse_bool(value, &pf->walk))
 				return set_err(msg, section, key, "walk must be yes or no, got", value);
@@ -649,13 +720,66 @@ static int set_prefetch(struct tlb_machine *m, const char *section, const char *
 		}
 		return 0;
 	}
-	if (ieq(name, "atp") || ieq(name, "sbfp"))
-		return set_err(msg, section, key,
-			       "ATP/SBFP (Vavouliotis et al., ISCA 2021) is not implemented yet", NULL);
+	if (ieq(name, "sbfp")) {
+		if (ieq(key, "counter_bits")) {
+			if (!parse_u32(value, &u) || u < 1 || u > 16)
+				return set_err(msg, section, key, "counter_bits must be 1..16, got",
+					       value);
+			pf->sbfp_counter_bits = u;
+		} else if (ieq(key, "threshold")) {
+			if (!parse_u32(value, &u) || u >= UINT16_MAX)
+				return set_err(msg, section, key, "threshold must be 0..65534, got",
+					       value);
+			pf->sbfp_threshold = u;
+		} else if (ieq(key, "sampler")) {
+			if (!parse_u32(value, &u) || u < 1 || u > 4096)
+				return set_err(msg, section, key, "sampler must be 1..4096 entries, got",
+					       value);
+			pf->sbfp_sampler = u;
+		} else if (ieq(key, "prefetch_walks")) {
+			if (!parse_bool(value, &pf->sbfp_prefetch_walks))
+				return set_err(msg, section, key, "prefetch_walks must be yes or no, got",
+					       value);
+		} else {
+			return set_err(msg, section, key,
+				       "unknown key (counter_bits, threshold, sampler, prefetch_walks)",
+				       NULL);
+		}
+		return 0;
+	}
+	if (ieq(name, "atp")) {
+		static const char *const bits[] = { "enable_bits", "select1_bits", "select2_bits" };
+		uint32_t *const bitf[] = { &pf->atp_enable_bits, &pf->atp_select1_bits,
+					   &pf->atp_select2_bits };
+		for (unsigned i = 0; i < 3; i++)
+			if (ieq(key, bits[i])) {
+				if (!parse_u32(value, &u) || u < 1 || u > 16)
+					return set_err(msg, section, key, "counter width must be 1..16, got",
+						       value);
+				*bitf[i] = u;
+				return 0;
+			}
+		if (ieq(key, "fpq")) {
+			if (!parse_u32(value, &u) || u < 1 || u > 1024)
+				return set_err(msg, section, key, "fpq must be 1..1024 entries, got",
+					       value);
+			pf->atp_fpq = u;
+		} else if (ieq(key, "masp_entries") || ieq(key, "masp_ways")) {
+			if (!parse_u32(value, &u) || u < 1 || u > 65536)
+				return set_err(msg, section, key, "must be 1..65536, got", value);
+			*(ieq(key, "masp_ways") ? &pf->atp_masp_ways : &pf->atp_masp_entries) = u;
+		} else {
+			return set_err(msg, section, key,
+				       "unknown key (fpq, enable_bits, select1_bits, select2_bits, "
+				       "masp_entries, masp_ways)",
+				       NULL);
+		}
+		return 0;
+	}
 	msg_str(msg, "unknown section [");
 	msg_str(msg, section);
 	msg_str(msg, "] (prefetchers: [prefetch.stride], [prefetch.h2], [prefetch.distance], "
-		     "[prefetch.asp])");
+		     "[prefetch.asp], [prefetch.sbfp], [prefetch.atp])");
 	return -1;
 }
 
@@ -693,6 +817,8 @@ int tlb_machine_set(struct tlb_machine *m, const char *section, const char *key,
 	}
 	if (ieq(sec, "pwc"))
 		return set_pwc(m, sec, k, value, &msg);
+	if (ieq(sec, "pagesize"))
+		return set_psp(m, sec, k, value, &msg);
 	if (ieq(sec, "walk"))
 		return set_walk(m, sec, k, value, &msg);
 	if (ieq(sec, "prefetch") || (iprefix(sec, "prefetch.") && sec[9] != '\0'))
@@ -701,7 +827,7 @@ int tlb_machine_set(struct tlb_machine *m, const char *section, const char *key,
 		return set_struct(m, sec, sec + 4, k, value, &msg);
 	msg_str(&msg, "unknown section [");
 	msg_str(&msg, sec);
-	msg_str(&msg, "] (tlbmodel owns [mmu], [tlb.NAME], [pwc], [walk], [prefetch], "
+	msg_str(&msg, "] (tlbmodel owns [mmu], [tlb.NAME], [pwc], [walk], [pagesize], [prefetch], "
 		      "[prefetch.NAME])");
 	return -1;
 }
@@ -795,13 +921,44 @@ static int check_latency(struct tlb_msg *msg, const char *key, uint32_t v)
 	return -1;
 }
 
+/* [walk] cache_* checks; only with memory = cache. */
+static int validate_walk_cache(const struct tlb_walk_cache_desc *c, struct tlb_msg *msg)
+{
+	if (!is_pow2(c->sets) || c->sets > MAX_ENTRIES) {
+		msg_str(msg, "walk.cache_sets: ");
+		msg_u64(msg, c->sets);
+		msg_str(msg, " sets; must be a power of two up to 16777216");
+		return -1;
+	}
+	if (c->ways == 0 || c->ways > MAX_ENTRIES / c->sets) {
+		msg_str(msg, "walk.cache_ways: ");
+		msg_u64(msg, c->ways);
+		msg_str(msg, " ways; must be >= 1 with cache_sets * cache_ways at most 16777216");
+		return -1;
+	}
+	if (!is_pow2(c->line_bytes) || c->line_bytes < 8 || c->line_bytes > 4096) {
+		msg_str(msg, "walk.cache_line: ");
+		msg_u64(msg, c->line_bytes);
+		msg_str(msg, " bytes; must be a power of two of 8..4096");
+		return -1;
+	}
+	if (check_latency(msg, "walk.cache_hit_latency", c->hit_latency) ||
+	    check_latency(msg, "walk.cache_miss_latency", c->miss_latency))
+		return -1;
+	if ((unsigned)c->repl > TLB_REPL_SRRIP) {
+		msg_str(msg, "walk.cache_replacement: unknown replacement");
+		return -1;
+	}
+	return 0;
+}
+
 /* [prefetch*] checks; only when a prefetcher is configured. */
 static int validate_prefetch(const struct tlb_prefetch_desc *pf, struct tlb_msg *msg)
 {
 	if (pf->n == 0)
 		return 0;
 	if (pf->n > TLB_MAX_PREFETCHERS) {
-		msg_str(msg, "prefetch.prefetchers: more than 4 prefetchers");
+		msg_str(msg, "prefetch.prefetchers: too many prefetchers");
 		return -1;
 	}
 	for (uint32_t i = 0; i < pf->n; i++)
@@ -853,6 +1010,44 @@ static int validate_prefetch(const struct tlb_prefetch_desc *pf, struct tlb_msg 
 	if (pf->asp_threshold > 255 || pf->asp_lookahead > 1024) {
 		msg_str(msg, pf->asp_threshold > 255 ? "prefetch.asp.threshold: must be 0..255"
 						     : "prefetch.asp.lookahead: must be 0..1024");
+		return -1;
+	}
+	if (pf->sbfp_counter_bits < 1 || pf->sbfp_counter_bits > 16) {
+		msg_str(msg, "prefetch.sbfp.counter_bits: must be 1..16");
+		return -1;
+	}
+	if (pf->sbfp_threshold >= (1u << pf->sbfp_counter_bits) - 1) {
+		msg_str(msg, "prefetch.sbfp.threshold: ");
+		msg_u64(msg, pf->sbfp_threshold);
+		msg_str(msg, " is not below the counter maximum ");
+		msg_u64(msg, (1u << pf->sbfp_counter_bits) - 1);
+		msg_str(msg, " (counter_bits); no free PTE could ever be prefetched");
+		return -1;
+	}
+	if (pf->sbfp_sampler < 1 || pf->sbfp_sampler > 4096) {
+		msg_str(msg, "prefetch.sbfp.sampler: must be 1..4096 entries");
+		return -1;
+	}
+	if (pf->atp_fpq < 1 || pf->atp_fpq > 1024) {
+		msg_str(msg, "prefetch.atp.fpq: must be 1..1024 entries");
+		return -1;
+	}
+	const uint32_t bits[3] = { pf->atp_enable_bits, pf->atp_select1_bits, pf->atp_select2_bits };
+	static const char *const bitkey[3] = { "prefetch.atp.enable_bits: must be 1..16",
+					       "prefetch.atp.select1_bits: must be 1..16",
+					       "prefetch.atp.select2_bits: must be 1..16" };
+	for (unsigned i = 0; i < 3; i++)
+		if (bits[i] < 1 || bits[i] > 16) {
+			msg_str(msg, bitkey[i]);
+			return -1;
+		}
+	const uint32_t me = pf->atp_masp_entries, mw = pf->atp_masp_ways;
+	if (mw < 1 || mw > me || me > 65536 || me % mw || !is_pow2(me / mw)) {
+		msg_str(msg, "prefetch.atp.masp_ways: ");
+		msg_u64(msg, me);
+		msg_str(msg, " entries / ");
+		msg_u64(msg, mw);
+		msg_str(msg, " ways must give a power-of-two number of sets (entries <= 65536)");
 		return -1;
 	}
 	return 0;
@@ -1001,10 +1196,12 @@ int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen)
 	}
 	if (check_latency(&msg, "pwc.latency", m->pwc_latency))
 		return -1;
-	if ((unsigned)m->walk_mem != TLB_WALK_FIXED) {
+	if ((unsigned)m->walk_mem > TLB_WALK_CACHE) {
 		msg_str(&msg, "walk.memory: unknown memory model");
 		return -1;
 	}
+	if (m->walk_mem == TLB_WALK_CACHE && validate_walk_cache(&m->walk_cache, &msg))
+		return -1;
 	for (unsigned i = 0; i < TLB_PT_LEVELS; i++) {
 		char key[32];
 		struct tlb_msg km;
@@ -1014,6 +1211,14 @@ int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen)
 		msg_str(&km, "_latency");
 		if (check_latency(&msg, key, m->walk_latency[i]))
 			return -1;
+	}
+	if ((unsigned)m->psp.kind > TLB_PSP_TABLE) {
+		msg_str(&msg, "pagesize.predictor: unknown predictor");
+		return -1;
+	}
+	if (m->psp.kind == TLB_PSP_TABLE && (!is_pow2(m->psp.entries) || m->psp.entries > 65536)) {
+		msg_str(&msg, "pagesize.entries: must be a power of two up to 65536");
+		return -1;
 	}
 	if (m->walkers < 1 || m->walkers > TLB_MAX_WALKERS) {
 		msg_str(&msg, "walk.walkers: ");

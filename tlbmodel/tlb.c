@@ -62,6 +62,7 @@ struct tarr {
 	uint32_t hmask;     /* hashed: slots - 1 */
 	uint32_t latency;
 	uint8_t policy;
+	uint8_t psp_sizes;  /* page-size prediction on: the sizes of a multi-size set-assoc structure */
 	bool small;         /* fingerprinted (ways <= 64); else hashed */
 	bool stacked;       /* lru/fifo with ways <= 8 */
 	bool listed;        /* lru/fifo with ways > 8 */
@@ -98,9 +99,14 @@ struct tlb {
 	bool pwc_any;
 	bool pwc_tag_pte;
 	uint32_t pwc_latency;
-	uint32_t walk_cost[TLB_PT_LEVELS + 1][TLB_PT_LEVELS + 1]; /* [n][start] */
+	uint32_t walk_cost[TLB_PT_LEVELS + 1][TLB_PT_LEVELS + 1]; /* [n][start], memory = fixed */
 	uint32_t walkers;
 	uint64_t *walker_busy;                     /* cycle each walker frees */
+	/* memory = cache: the PTE cache, keys (line << 1) | 1 */
+	bool wc_on;
+	uint8_t wc_line_shift;
+	uint32_t wc_hit, wc_miss;
+	struct tarr wcache;
 
 	uint32_t nstructs;
 	struct tarr arr[TLB_MAX_STRUCTS];
@@ -126,6 +132,12 @@ struct tlb {
 	uint64_t loads, stores;
 	uint64_t hits_by_level[TLB_MAX_LEVELS];
 	uint64_t walks, walks_by_size[NSIZES], pte_reads;
+	uint64_t pte_cache_hits, pte_cache_misses;
+	/* [pagesize] predictor (psp_on: 4k or table) */
+	bool psp_on;
+	uint8_t *psp_ctr;                          /* table: 2-bit counters */
+	uint32_t psp_mask;                         /* table entries - 1 */
+	uint64_t psp_pred, psp_mis, psp_extra;
 	uint64_t tlb_cycles, walk_cycles, queue_cycles;
 	uint64_t invalidations;
 
@@ -165,8 +177,29 @@ struct tlb {
 	int64_t *asp_stride;
 	uint32_t *asp_cnt;
 	uint8_t *asp_svalid;
+	/* sbfp (sbfp_i = NPF_NONE: not configured) */
+	uint8_t sbfp_i;
+	uint16_t fdt_max;                          /* 2^counter_bits - 1 */
+	uint16_t fdt[TLB_SBFP_DISTANCES];          /* Free Distance Table */
+	int8_t *pq_fd;                             /* PQ entry: free distance of an sbfp entry */
+	uint64_t *smp_key;                         /* Sampler: 4 KiB entry keys, 0 = empty */
+	int8_t *smp_d;                             /* Sampler: free distance */
+	uint32_t smp_next;                         /* Sampler: FIFO slot written next */
+	/* atp (atp_i = NPF_NONE: not configured) */
+	uint8_t atp_i;
+	uint32_t atp_ctr[3], atp_max[3];           /* enable_pref, select_1, select_2 */
+	uint64_t *fpq;                             /* 3 FPQs of fpq VPNs, FPQ_VALID set = used */
+	uint32_t fpq_next[3];                      /* FIFO slot written next */
+	uint32_t masp_set_mask, masp_ways;
+	uint64_t *masp_pc, *masp_last;             /* pc 0 = invalid way */
+	int64_t *masp_stride;
+	uint8_t *masp_svalid;
+	uint32_t *masp_rr;                         /* per set: round-robin victim */
 	uint64_t pq_hits, pf_walks, pf_pte_reads, pf_walk_cycles;
 };
+
+#define NPF_NONE 0xffu
+#define FPQ_VALID (UINT64_C(1) << 63)
 
 /* ---- RNG (seeded only) ---- */
 
@@ -594,8 +627,8 @@ static bool pf_has(const struct tlb_prefetch_desc *pf, unsigned kind)
 }
 
 /*
- * Bytes of the prefetch state (PQ, owners, distance and asp tables) of
- * machine m; with t, also carve them from p into t.
+ * Bytes of the prefetch state (PQ, owners, distance, asp, sbfp and atp
+ * tables) of machine m; with t, also carve them from p into t.
  */
 static size_t pf_layout(struct tlb *t, unsigned char *p, const struct tlb_machine *m)
 {
@@ -627,6 +660,20 @@ static size_t pf_layout(struct tlb *t, unsigned char *p, const struct tlb_machin
 		PCARVE(asp_cnt, uint32_t, pf->asp_entries);
 		PCARVE(asp_svalid, uint8_t, pf->asp_entries);
 	}
+	if (pf_has(pf, TLB_PF_SBFP)) {
+		PCARVE(pq_fd, int8_t, pf->pq_entries);
+		PCARVE(smp_key, uint64_t, pf->sbfp_sampler);
+		PCARVE(smp_d, int8_t, pf->sbfp_sampler);
+	}
+	if (pf_has(pf, TLB_PF_ATP)) {
+		const uint32_t me = pf->atp_masp_entries;
+		PCARVE(fpq, uint64_t, 3 * (size_t)pf->atp_fpq);
+		PCARVE(masp_pc, uint64_t, me);
+		PCARVE(masp_last, uint64_t, me);
+		PCARVE(masp_stride, int64_t, me);
+		PCARVE(masp_svalid, uint8_t, me);
+		PCARVE(masp_rr, uint32_t, me / pf->atp_masp_ways);
+	}
 #undef PCARVE
 	return n;
 }
@@ -642,6 +689,11 @@ size_t tlb_footprint(const struct tlb_machine *m)
 		if (m->pwc[j].entries)
 			n += arr_layout(NULL, NULL, m->pwc[j].entries, m->pwc[j].ways, m->pwc_repl);
 	n += ALIGN64((size_t)m->walkers * sizeof(uint64_t));
+	if (m->walk_mem == TLB_WALK_CACHE)
+		n += arr_layout(NULL, NULL, m->walk_cache.sets * m->walk_cache.ways,
+				m->walk_cache.ways, m->walk_cache.repl);
+	if (m->psp.kind == TLB_PSP_TABLE)
+		n += ALIGN64(m->psp.entries);
 	n += pf_layout(NULL, NULL, m);
 	return n;
 }
@@ -742,6 +794,31 @@ struct tlb *tlb_create(const struct tlb_machine *m, const struct tlb_allocator *
 	t->walkers = m->walkers;
 	t->walker_busy = (uint64_t *)(void *)p;
 	p += ALIGN64((size_t)m->walkers * sizeof(uint64_t));
+	if (m->walk_mem == TLB_WALK_CACHE) {
+		const struct tlb_walk_cache_desc *c = &m->walk_cache;
+		p = arr_carve(&t->wcache, p, c->sets * c->ways, c->ways, 0, c->repl,
+			      m->seed ^ splitmix64(0x5ca5eu));
+		t->wc_on = true;
+		while ((1u << t->wc_line_shift) < c->line_bytes)
+			t->wc_line_shift++;
+		t->wc_hit = c->hit_latency;
+		t->wc_miss = c->miss_latency;
+	}
+	if (m->psp.kind != TLB_PSP_NONE) {
+		t->psp_on = true;
+		for (uint32_t i = 0; i < m->nstructs; i++) {
+			const struct tlb_struct_desc *s = &m->s[i];
+			if (__builtin_popcount(s->page_sizes) > 1 && t->arr[i].ways < s->entries)
+				t->arr[i].psp_sizes = (uint8_t)s->page_sizes;
+		}
+		if (m->psp.kind == TLB_PSP_TABLE) {
+			t->psp_ctr = p;
+			p += ALIGN64(m->psp.entries);
+			t->psp_mask = m->psp.entries - 1u;
+			memset(t->psp_ctr, 1, m->psp.entries); /* weakly 4 KiB */
+		}
+	}
+	t->sbfp_i = t->atp_i = NPF_NONE;
 	if (m->pf.n) {
 		const struct tlb_prefetch_desc *pf = &m->pf;
 		pf_layout(t, p, m);
@@ -754,6 +831,18 @@ struct tlb *tlb_create(const struct tlb_machine *m, const struct tlb_allocator *
 		t->dp_set_mask = pf->dp_rows / dw - 1u;
 		t->dp_slots = pf->dp_slots;
 		t->asp_mask = pf->asp_entries - 1u;
+		for (uint32_t i = 0; i < pf->n; i++) {
+			if (pf->kind[i] == TLB_PF_SBFP)
+				t->sbfp_i = (uint8_t)i;
+			if (pf->kind[i] == TLB_PF_ATP)
+				t->atp_i = (uint8_t)i;
+		}
+		t->fdt_max = (uint16_t)((1u << pf->sbfp_counter_bits) - 1u);
+		t->atp_max[0] = (1u << pf->atp_enable_bits) - 1u;
+		t->atp_max[1] = (1u << pf->atp_select1_bits) - 1u;
+		t->atp_max[2] = (1u << pf->atp_select2_bits) - 1u;
+		t->masp_ways = pf->atp_masp_ways;
+		t->masp_set_mask = pf->atp_masp_entries / pf->atp_masp_ways - 1u;
 	}
 	t->pwc_tag_pte = m->pwc_tag == TLB_PWC_TAG_PTE;
 	t->pwc_latency = t->pwc_any ? m->pwc_latency : 0;
@@ -800,11 +889,46 @@ static ALWAYS_INLINE struct tarr *route_pick(const struct rlev *L, uint64_t vpn,
 }
 
 /*
- * Walk: probe the PWCs deepest first, charge the entries not skipped, fill
- * the PWC levels read. Returns cycles (PWC + PTE reads), sets *reads and *pwc_hit.
+ * memory = cache: read entries e[start..n-1] through the PTE cache. Returns
+ * their cycles; *hits gets how many hit.
+ */
+static uint32_t pte_cache_reads(struct tlb *t, const struct tlb_translation *tr, unsigned start,
+				unsigned n, unsigned *hits)
+{
+	struct tarr *a = &t->wcache;
+	uint32_t c = 0;
+	unsigned h = 0;
+	for (unsigned j = start; j < n; j++) {
+		const uint64_t line = tr->pte_paddr[j] >> t->wc_line_shift;
+		const uint64_t key = (line << 1) | 1u;
+		const uint8_t f = fp_of(key);
+		const uint32_t set = (uint32_t)line & a->set_mask;
+		if (tarr_lookup(a, set, key, f) != NIL) {
+			h++;
+			c += t->wc_hit;
+		} else {
+			tarr_insert(a, set, key, f);
+			c += t->wc_miss;
+		}
+	}
+	*hits = h;
+	return c;
+}
+
+/* What a walk did (besides its cycles). */
+struct walk_out {
+	unsigned reads;     /* entries read */
+	unsigned chits;     /* of which hit the PTE cache */
+	int pwc_hit;        /* deepest PWC level hit, -1 none */
+};
+
+/*
+ * Walk: probe the PWCs deepest first, charge the entries not skipped through
+ * the memory model, fill the PWC levels read. Returns cycles (PWC + entry
+ * reads) and fills *o.
  */
 static inline uint32_t walk(struct tlb *t, uint64_t vaddr, const struct tlb_translation *tr,
-			    unsigned *reads, int *pwc_hit)
+			    struct walk_out *o)
 {
 	unsigned n = tr->levels;
 	if (n < 1)
@@ -844,8 +968,11 @@ static inline uint32_t walk(struct tlb *t, uint64_t vaddr, const struct tlb_tran
 			tarr_insert(a, (uint32_t)(keys[j] >> 1) & a->set_mask, keys[j], fps[j]);
 		}
 	}
-	*reads = n - start;
-	*pwc_hit = hit;
+	o->reads = n - start;
+	o->pwc_hit = hit;
+	o->chits = 0;
+	if (t->wc_on)
+		return t->pwc_latency + pte_cache_reads(t, tr, start, n, &o->chits);
 	return t->pwc_latency + t->walk_cost[n][start];
 }
 
@@ -853,8 +980,11 @@ static inline uint32_t walk(struct tlb *t, uint64_t vaddr, const struct tlb_tran
 
 #define PF_VPN_LIMIT (UINT64_C(1) << 36) /* 4 KiB pages below 2^48 */
 
-/* Insert key (not present) into the PQ for prefetcher i, evicting as configured. */
-static void pq_insert(struct tlb *t, uint32_t set, uint64_t key, uint8_t f, unsigned i)
+/*
+ * Insert key (not present) into the PQ for prefetcher i, evicting as
+ * configured. Returns the entry index.
+ */
+static uint32_t pq_insert(struct tlb *t, uint32_t set, uint64_t key, uint8_t f, unsigned i)
 {
 	struct tarr *a = &t->pq;
 	uint64_t ev = tarr_insert(a, set, key, f);
@@ -862,6 +992,7 @@ static void pq_insert(struct tlb *t, uint32_t set, uint64_t key, uint8_t f, unsi
 	if (ev)
 		t->pf[t->pq_owner[idx]].st.useless++;
 	t->pq_owner[idx] = (uint8_t)i;
+	return idx;
 }
 
 /* True when key is in a TLB structure of path p (no replacement update). */
@@ -881,49 +1012,179 @@ static bool in_tlb(const struct tlb *t, unsigned p, unsigned c, uint64_t key, ui
 }
 
 /*
+ * Translate 4 KiB VPN vpn (signed, so a negative target is seen) with the
+ * callback into *tr, and its entry key (of the page size it is mapped with)
+ * into *key. False when out of [0, 2^48), without a translator, or unmapped.
+ */
+static bool pf_translate(struct tlb *t, int64_t vpn, struct tlb_translation *tr, uint64_t *key)
+{
+	if (vpn < 0 || (uint64_t)vpn >= PF_VPN_LIMIT || !t->xlate)
+		return false;
+	const uint64_t va = (uint64_t)vpn << 12;
+	memset(tr, 0, sizeof *tr);
+	if (t->xlate(t->xlate_ctx, va, tr))
+		return false;
+	const unsigned ps = tr->page_shift;
+	const unsigned c = ps >= 30 ? 2u : ps >= 21 ? 1u : 0u;
+	*key = ((va >> size_shift[c]) << 2) | (c + 1u);
+	return true;
+}
+
+/*
+ * Offer the translation whose key is key to the PQ for prefetcher i
+ * (triggered by an access of path p, demand key dkey): a duplicate when it
+ * is the demand page, in the PQ or in a TLB of the path; else issued.
+ * Returns the PQ entry index, or NIL for a duplicate.
+ */
+static uint32_t pf_offer(struct tlb *t, unsigned i, unsigned p, uint64_t dkey, uint64_t key)
+{
+	struct tlb_prefetch_stats *st = &t->pf[i].st;
+	const unsigned c = (unsigned)(key & 3u) - 1u;
+	const uint8_t f = fp_of(key);
+	const uint32_t set = (uint32_t)(key >> 2) & t->pq.set_mask;
+	if (key == dkey || tarr_find(&t->pq, set, key, f) != NIL || in_tlb(t, p, c, key, f)) {
+		st->duplicate++;
+		return NIL;
+	}
+	st->issued++;
+	return pq_insert(t, set, key, f, i);
+}
+
+/* ---- sbfp: free PTEs (Vavouliotis et al., ISCA 2021; see tlbmodel.h) ---- */
+
+#define PTE_LINE_SHIFT 6 /* SBFP's 64-byte line of 8 PTEs */
+
+/* FDT index of free distance d: -7..-1 -> 0..6, +1..+7 -> 7..13. */
+static unsigned fdt_index(int d)
+{
+	return d < 0 ? (unsigned)(d + 7) : (unsigned)(d + 6);
+}
+
+/* A free PTE was useful: count it for d; at saturation halve every counter. */
+static void fdt_credit(struct tlb *t, int d)
+{
+	uint16_t *c = &t->fdt[fdt_index(d)];
+	if (*c < t->fdt_max)
+		(*c)++;
+	if (*c >= t->fdt_max) {
+		for (unsigned j = 0; j < TLB_SBFP_DISTANCES; j++)
+			t->fdt[j] >>= 1;
+		t->pf[t->sbfp_i].st.fdt_decays++;
+	}
+}
+
+static bool fdt_admits(const struct tlb *t, int d)
+{
+	return t->fdt[fdt_index(d)] > t->mach.pf.sbfp_threshold;
+}
+
+/* One free PTE of a line: its distance and, when it holds a 4 KiB translation, that. */
+struct free_pte {
+	int d;
+	bool ok;                  /* VPN + d is mapped as 4 KiB with its PTE in the line */
+	uint64_t key;
+	struct tlb_translation tr;
+};
+
+/*
+ * The free PTEs of the 64-byte line holding the leaf PTE of walk tr (of
+ * 4 KiB page vpn; none for larger pages): up to 7, in increasing d. With
+ * admitted_only, only those whose FDT counter admits them are translated
+ * (the others are left out). Returns how many were written to out.
+ */
+static unsigned free_ptes(struct tlb *t, uint64_t vpn, const struct tlb_translation *tr,
+			  bool admitted_only, struct free_pte out[7])
+{
+	if (tr->page_shift >= 21 || tr->levels != TLB_PT_LEVELS)
+		return 0;
+	const uint64_t leaf = tr->pte_paddr[TLB_PT_LEVELS - 1];
+	const uint64_t line = leaf >> PTE_LINE_SHIFT;
+	const int slot = (int)((leaf >> 3) & 7u);
+	unsigned n = 0;
+	for (int d = -slot; d <= 7 - slot; d++) {
+		if (!d || (admitted_only && !fdt_admits(t, d)))
+			continue;
+		struct free_pte *e = &out[n++];
+		e->d = d;
+		e->ok = pf_translate(t, (int64_t)vpn + d, &e->tr, &e->key) &&
+			e->tr.page_shift < 21 && e->tr.levels == TLB_PT_LEVELS &&
+			e->tr.pte_paddr[TLB_PT_LEVELS - 1] >> PTE_LINE_SHIFT == line;
+	}
+	return n;
+}
+
+/* sbfp: offer the free PTEs of walk tr (of 4 KiB page vpn): PQ or Sampler. */
+static void sbfp_walk(struct tlb *t, unsigned p, uint64_t dkey, uint64_t vpn,
+		      const struct tlb_translation *tr)
+{
+	struct free_pte fp[7];
+	const unsigned n = free_ptes(t, vpn, tr, false, fp);
+	if (!n)
+		return;
+	struct tlb_prefetch_stats *st = &t->pf[t->sbfp_i].st;
+	st->triggers++;
+	for (unsigned k = 0; k < n; k++) {
+		st->candidates++;
+		if (!fp[k].ok) {
+			st->failed++;
+		} else if (fdt_admits(t, fp[k].d)) {
+			uint32_t idx = pf_offer(t, t->sbfp_i, p, dkey, fp[k].key);
+			if (idx != NIL)
+				t->pq_fd[idx] = (int8_t)fp[k].d;
+		} else {
+			t->smp_key[t->smp_next] = fp[k].key;
+			t->smp_d[t->smp_next] = (int8_t)fp[k].d;
+			if (++t->smp_next == t->mach.pf.sbfp_sampler)
+				t->smp_next = 0;
+			st->sampled++;
+		}
+	}
+}
+
+/* sbfp: a demand walk of key; if the Sampler has it, credit its distance. */
+static void sbfp_train(struct tlb *t, uint64_t key)
+{
+	for (uint32_t k = 0; k < t->mach.pf.sbfp_sampler; k++)
+		if (t->smp_key[k] == key) {
+			t->smp_key[k] = 0;
+			t->pf[t->sbfp_i].st.sampler_hits++;
+			fdt_credit(t, t->smp_d[k]);
+			return;
+		}
+}
+
+/*
  * One candidate (4 KiB VPN, signed so that a negative target is seen) of
- * prefetcher i, triggered by an access of path p whose key is dkey.
+ * prefetcher i, triggered by an access of path p whose key is dkey: issued
+ * ones are walked (walk = yes) and their lines offered to sbfp.
  */
 static void pf_candidate(struct tlb *t, unsigned i, unsigned p, uint64_t dkey, int64_t vpn)
 {
 	struct tlb_prefetch_stats *st = &t->pf[i].st;
 	st->candidates++;
-	if (vpn < 0 || (uint64_t)vpn >= PF_VPN_LIMIT || !t->xlate) {
-		st->failed++;
-		return;
-	}
-	const uint64_t va = (uint64_t)vpn << 12;
 	struct tlb_translation tr;
-	memset(&tr, 0, sizeof tr);
-	if (t->xlate(t->xlate_ctx, va, &tr)) {
+	uint64_t key;
+	if (!pf_translate(t, vpn, &tr, &key)) {
 		st->failed++;
 		return;
 	}
-	const unsigned ps = tr.page_shift;
-	const unsigned c = ps >= 30 ? 2u : ps >= 21 ? 1u : 0u;
-	const uint64_t key = ((va >> size_shift[c]) << 2) | (c + 1u);
-	const uint8_t f = fp_of(key);
-	const uint32_t set = (uint32_t)(key >> 2) & t->pq.set_mask;
-	if (key == dkey || tarr_find(&t->pq, set, key, f) != NIL || in_tlb(t, p, c, key, f)) {
-		st->duplicate++;
+	if (pf_offer(t, i, p, dkey, key) == NIL)
 		return;
-	}
-	pq_insert(t, set, key, f, i);
-	st->issued++;
 	if (t->pf_walk) {
 		/* a real walk (PWC state changes) whose counters stay out of the demand ones */
 		struct tlb_struct_stats keep[TLB_PWC_LEVELS];
 		for (unsigned j = 0; j < TLB_PWC_LEVELS; j++)
 			keep[j] = t->pwc[j].st;
-		unsigned reads;
-		int hit;
-		uint32_t wc = walk(t, va, &tr, &reads, &hit);
+		struct walk_out wo;
+		uint32_t wc = walk(t, (uint64_t)vpn << 12, &tr, &wo);
 		for (unsigned j = 0; j < TLB_PWC_LEVELS; j++)
 			t->pwc[j].st = keep[j];
 		t->pf_walks++;
-		t->pf_pte_reads += reads;
+		t->pf_pte_reads += wo.reads;
 		t->pf_walk_cycles += wc;
 	}
+	if (t->sbfp_i != NPF_NONE && t->mach.pf.sbfp_prefetch_walks)
+		sbfp_walk(t, p, dkey, (uint64_t)vpn, &tr);
 }
 
 /* Distance table: the row tagged d, or NIL; a hit refreshes its LRU stamp. */
@@ -1063,9 +1324,183 @@ static void pf_asp(struct tlb *t, unsigned i, unsigned p, uint64_t dkey, uint64_
 		pf_candidate(t, i, p, dkey, (int64_t)vpn - s);
 }
 
-/* Run every prefetcher on a miss of path p (demand key dkey). */
+/* stride (and ATP's STP, length 2): VPN-L .. VPN+L except VPN. Returns how many. */
+static unsigned pred_stride(uint64_t vpn, uint32_t L, int64_t *out)
+{
+	unsigned n = 0;
+	for (int64_t k = -(int64_t)L; k <= (int64_t)L; k++)
+		if (k)
+			out[n++] = (int64_t)vpn + k;
+	return n;
+}
+
+/* h2 (and ATP's H2P): C + (C - B), C + (B - A) once three misses are known. */
+static unsigned pred_h2(const struct tlb *t, uint64_t vpn, int64_t out[2])
+{
+	if (t->h2_n < 3)
+		return 0;
+	const uint64_t *h = t->h2_hist;
+	out[0] = (int64_t)(vpn + (h[2] - h[1]));
+	out[1] = (int64_t)(vpn + (h[1] - h[0]));
+	return 2;
+}
+
+/* ---- atp (Vavouliotis et al., ISCA 2021; see tlbmodel.h) ---- */
+
+/* MASP entry of pc (non-zero), or NIL. */
+static uint32_t masp_find(const struct tlb *t, uint64_t pc)
+{
+	const uint32_t base = ((uint32_t)pc & t->masp_set_mask) * t->masp_ways;
+	for (uint32_t w = 0; w < t->masp_ways; w++)
+		if (t->masp_pc[base + w] == pc)
+			return base + w;
+	return NIL;
+}
+
+/* MASP: A + S and A + (A - E) for a known PC. Returns how many. */
+static unsigned pred_masp(const struct tlb *t, uint64_t vpn, uint64_t pc, int64_t out[2])
+{
+	const uint32_t e = pc ? masp_find(t, pc) : NIL;
+	if (e == NIL)
+		return 0;
+	unsigned n = 0;
+	if (t->masp_svalid[e] && t->masp_stride[e])
+		out[n++] = (int64_t)vpn + t->masp_stride[e];
+	const int64_t d = (int64_t)(vpn - t->masp_last[e]);
+	if (d && (n == 0 || out[0] != (int64_t)vpn + d))
+		out[n++] = (int64_t)vpn + d;
+	return n;
+}
+
+/* MASP: learn the miss to vpn by pc (0: nothing to learn). */
+static void masp_update(struct tlb *t, uint64_t vpn, uint64_t pc)
+{
+	if (!pc)
+		return;
+	uint32_t e = masp_find(t, pc);
+	if (e != NIL) {
+		t->masp_stride[e] = (int64_t)(vpn - t->masp_last[e]);
+		t->masp_svalid[e] = 1;
+		t->masp_last[e] = vpn;
+		return;
+	}
+	const uint32_t set = (uint32_t)pc & t->masp_set_mask, base = set * t->masp_ways;
+	e = NIL;
+	for (uint32_t w = 0; w < t->masp_ways && e == NIL; w++)
+		if (!t->masp_pc[base + w])
+			e = base + w;
+	if (e == NIL) {
+		e = base + t->masp_rr[set];
+		t->masp_rr[set] = (t->masp_rr[set] + 1u) % t->masp_ways;
+	}
+	t->masp_pc[e] = pc;
+	t->masp_last[e] = vpn;
+	t->masp_stride[e] = 0;
+	t->masp_svalid[e] = 0;
+}
+
+static bool fpq_has(const struct tlb *t, unsigned c, uint64_t vpn)
+{
+	const uint32_t n = t->mach.pf.atp_fpq;
+	const uint64_t *q = t->fpq + (size_t)c * n;
+	for (uint32_t k = 0; k < n; k++)
+		if (q[k] == (vpn | FPQ_VALID))
+			return true;
+	return false;
+}
+
+/* Put vpn in child c's FPQ (FIFO) unless it is there. */
+static void fpq_put(struct tlb *t, unsigned c, uint64_t vpn)
+{
+	if (fpq_has(t, c, vpn))
+		return;
+	const uint32_t n = t->mach.pf.atp_fpq;
+	t->fpq[(size_t)c * n + t->fpq_next[c]] = vpn | FPQ_VALID;
+	if (++t->fpq_next[c] == n)
+		t->fpq_next[c] = 0;
+}
+
+/* A child's prediction that is mapped goes to its FPQ, with the free PTEs sbfp would admit. */
+static void atp_fake(struct tlb *t, unsigned c, int64_t vpn)
+{
+	struct tlb_translation tr;
+	uint64_t key;
+	if (!pf_translate(t, vpn, &tr, &key))
+		return;
+	fpq_put(t, c, (uint64_t)vpn);
+	if (t->sbfp_i == NPF_NONE)
+		return;
+	struct free_pte fp[7];
+	const unsigned n = free_ptes(t, (uint64_t)vpn, &tr, true, fp);
+	for (unsigned k = 0; k < n; k++)
+		if (fp[k].ok)
+			fpq_put(t, c, (uint64_t)(vpn + fp[k].d));
+}
+
+static void ctr_step(struct tlb *t, unsigned k, bool up)
+{
+	uint32_t *c = &t->atp_ctr[k];
+	if (up && *c < t->atp_max[k])
+		(*c)++;
+	else if (!up && *c)
+		(*c)--;
+}
+
+/* The child to prefetch with (0 H2P, 1 MASP, 2 STP), or -1: off. A counter's top bit decides. */
+static int atp_choose(const struct tlb *t)
+{
+	if (t->atp_ctr[0] <= t->atp_max[0] / 2)
+		return -1;
+	if (t->atp_ctr[1] > t->atp_max[1] / 2)
+		return 0;
+	return t->atp_ctr[2] > t->atp_max[2] / 2 ? 2 : 1;
+}
+
+static void pf_atp(struct tlb *t, unsigned i, unsigned p, uint64_t dkey, uint64_t vpn,
+		   uint64_t pc)
+{
+	struct tlb_prefetch_stats *st = &t->pf[i].st;
+	/* would each child have caught this miss? (the paper's Figure 7) */
+	const bool h0 = fpq_has(t, 0, vpn), h1 = fpq_has(t, 1, vpn), h2 = fpq_has(t, 2, vpn);
+	if (!h0 && !h1 && !h2) {
+		ctr_step(t, 0, false);
+	} else {
+		ctr_step(t, 0, true);
+		if (h0 && !h1 && !h2)
+			ctr_step(t, 1, true);
+		else if (!h0)
+			ctr_step(t, 1, false);
+		if (h2 != h1)
+			ctr_step(t, 2, h2);
+	}
+	int64_t pred[3][4];
+	unsigned np[3];
+	np[0] = pred_h2(t, vpn, pred[0]);
+	np[1] = pred_masp(t, vpn, pc, pred[1]);
+	np[2] = pred_stride(vpn, 2, pred[2]);
+	if (!pc)
+		st->no_pc++;
+	const int ch = atp_choose(t);
+	if (ch < 0) {
+		st->disabled++;
+	} else {
+		st->chose[ch]++;
+		for (unsigned k = 0; k < np[ch]; k++)
+			pf_candidate(t, i, p, dkey, pred[ch][k]);
+	}
+	for (unsigned c = 0; c < 3; c++)
+		for (unsigned k = 0; k < np[c]; k++)
+			atp_fake(t, c, pred[c][k]);
+	masp_update(t, vpn, pc);
+}
+
+/*
+ * Run every prefetcher on a miss of path p (demand key dkey); walked is the
+ * demand walk's translation, NULL for a PQ hit.
+ */
 static __attribute__((noinline)) void pf_run(struct tlb *t, unsigned p, uint64_t vaddr,
-					     uint64_t pc, uint64_t dkey)
+					     uint64_t pc, uint64_t dkey,
+					     const struct tlb_translation *walked)
 {
 	const uint64_t vpn = (vaddr & VA48_MASK) >> 12;
 	if (t->h2_n < 3)
@@ -1073,30 +1508,38 @@ static __attribute__((noinline)) void pf_run(struct tlb *t, unsigned p, uint64_t
 	t->h2_hist[0] = t->h2_hist[1];
 	t->h2_hist[1] = t->h2_hist[2];
 	t->h2_hist[2] = vpn;
+	if (walked && t->sbfp_i != NPF_NONE) {
+		sbfp_train(t, dkey);
+		sbfp_walk(t, p, dkey, vpn, walked);
+	}
 	for (unsigned i = 0; i < t->npf; i++) {
-		t->pf[i].st.triggers++;
+		int64_t pred[2 * TLB_PF_MAX_DEGREE];
+		unsigned n = 0;
 		switch (t->pf[i].kind) {
-		case TLB_PF_STRIDE: {
-			const int64_t L = (int64_t)t->mach.pf.stride_length;
-			for (int64_t k = -L; k <= L; k++)
-				if (k)
-					pf_candidate(t, i, p, dkey, (int64_t)vpn + k);
+		case TLB_PF_SBFP:
+			continue; /* done above, on demand walks only */
+		case TLB_PF_STRIDE:
+			n = pred_stride(vpn, t->mach.pf.stride_length, pred);
 			break;
-		}
 		case TLB_PF_H2:
-			if (t->h2_n == 3) {
-				const uint64_t *h = t->h2_hist;
-				pf_candidate(t, i, p, dkey, (int64_t)(vpn + (h[2] - h[1])));
-				pf_candidate(t, i, p, dkey, (int64_t)(vpn + (h[1] - h[0])));
-			}
+			n = pred_h2(t, vpn, pred);
 			break;
 		case TLB_PF_DISTANCE:
+			t->pf[i].st.triggers++;
 			pf_distance(t, i, p, dkey, vpn);
-			break;
-		default:
+			continue;
+		case TLB_PF_ASP:
+			t->pf[i].st.triggers++;
 			pf_asp(t, i, p, dkey, vpn, pc);
-			break;
+			continue;
+		default:
+			t->pf[i].st.triggers++;
+			pf_atp(t, i, p, dkey, vpn, pc);
+			continue;
 		}
+		t->pf[i].st.triggers++;
+		for (unsigned k = 0; k < n; k++)
+			pf_candidate(t, i, p, dkey, pred[k]);
 	}
 }
 
@@ -1108,8 +1551,52 @@ static inline void fill_result(struct tlb_result *res, uint32_t cycles, uint32_t
 	res->level = (uint8_t)level;
 	res->structure = (uint8_t)sidx;
 	res->pte_reads = (uint8_t)reads;
+	res->pte_cache_hits = 0;
 	res->pwc_hit = (int8_t)pwc_hit;
 	res->pq_hit = false;
+}
+
+/* ---- page-size prediction ([pagesize]; see tlbmodel.h) ---- */
+
+/* Predicted size class of an access: 0 = 4 KiB, 1 = 2 MiB. */
+static unsigned psp_predict(const struct tlb *t, uint64_t vaddr, uint64_t pc)
+{
+	if (!t->psp_ctr)
+		return 0; /* predictor = 4k */
+	const uint64_t ix = t->mach.psp.index_pc ? pc : (vaddr & VA48_MASK) >> 21;
+	return t->psp_ctr[ix & t->psp_mask] >= 2;
+}
+
+/*
+ * Probes a multi-size structure of sizes mask makes before size class c,
+ * predicted size class pred first (if held), then the others from the smallest.
+ */
+static unsigned psp_rank(unsigned mask, unsigned pred, unsigned c)
+{
+	if (c == pred)
+		return 0;
+	unsigned r = (mask >> pred) & 1u;
+	for (unsigned k = 0; k < c; k++)
+		if (k != pred && ((mask >> k) & 1u))
+			r++;
+	return r;
+}
+
+/* An access probed a multi-size structure: count, and train the table toward size c. */
+static void psp_learn(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned pred, unsigned c,
+		      uint32_t extra)
+{
+	t->psp_pred++;
+	t->psp_mis += (pred != 0) != (c != 0);
+	t->psp_extra += extra;
+	if (!t->psp_ctr)
+		return;
+	const uint64_t ix = t->mach.psp.index_pc ? pc : (vaddr & VA48_MASK) >> 21;
+	uint8_t *k = &t->psp_ctr[ix & t->psp_mask];
+	if (c && *k < 3)
+		(*k)++;
+	else if (!c && *k)
+		(*k)--;
 }
 
 /* Everything but a repeated first-level hit: probe, walk, fill. */
@@ -1125,6 +1612,9 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 	unsigned hl;
 	struct tarr *ha = NULL;
 	uint32_t hset = 0, hidx = 0;
+	const unsigned pred = t->psp_on ? psp_predict(t, vaddr, pc) : 0;
+	uint32_t extra = 0; /* page-size prediction: probes beyond the first */
+	bool probed_multi = false;
 	for (hl = 0; hl < nlev; hl++) {
 		const struct rlev *L = &r->lev[hl];
 		if (!L->nbank)
@@ -1132,6 +1622,11 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 		uint32_t set;
 		struct tarr *a = route_pick(L, vpn, &set);
 		uint32_t idx = tarr_lookup(a, set, key, f);
+		if (a->psp_sizes) {
+			probed_multi = true;
+			extra += a->latency * (idx != NIL ? psp_rank(a->psp_sizes, pred, c)
+							  : (unsigned)__builtin_popcount(a->psp_sizes) - 1u);
+		}
 		if (idx != NIL) {
 			a->st.hits++;
 			ha = a;
@@ -1141,16 +1636,17 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 		}
 		a->st.misses++;
 	}
+	if (probed_multi)
+		psp_learn(t, vaddr, pc, pred, c, extra);
 
 	uint32_t cycles, wcyc = 0;
-	unsigned reads = 0;
-	int pwc_hit = -1;
+	struct walk_out wo = { 0, 0, -1 };
 	bool pq_hit = false;
 	if (ha) {
-		cycles = t->base[p][hl] + ha->latency;
+		cycles = t->base[p][hl] + ha->latency + extra;
 		t->hits_by_level[t->levnum[p][hl] - 1]++;
 		t->tlb_cycles += cycles;
-		if (hl == 0) { /* first-level hit: nothing to fill; remember it */
+		if (hl == 0 && !ha->psp_sizes) { /* first-level hit: nothing to fill; remember it */
 			struct memo *mm = &t->memo[p];
 			mm->key = key;
 			mm->epoch = t->epoch;
@@ -1168,14 +1664,17 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 					       key, f)) != NIL) {
 		/* served by the prefetch queue: the entry moves to the TLBs */
 		pq_hit = true;
-		t->pf[t->pq_owner[hidx]].st.useful++;
+		const unsigned owner = t->pq_owner[hidx];
+		t->pf[owner].st.useful++;
+		if (owner == t->sbfp_i) /* a free PTE was useful: train the FDT */
+			fdt_credit(t, t->pq_fd[hidx]);
 		tarr_drop_at(&t->pq, hset, hidx);
-		cycles = t->pq_hit_cycles[p];
+		cycles = t->pq_hit_cycles[p] + extra;
 		t->pq_hits++;
 		t->tlb_cycles += cycles;
 	} else {
-		uint32_t tc = t->miss_cycles[p];
-		wcyc = walk(t, vaddr, tr, &reads, &pwc_hit);
+		uint32_t tc = t->miss_cycles[p] + extra;
+		wcyc = walk(t, vaddr, tr, &wo);
 		if (timed) {
 			uint64_t startc = now + tc;
 			uint32_t best = 0;
@@ -1193,7 +1692,9 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 		cycles = tc + wcyc;
 		t->walks++;
 		t->walks_by_size[c]++;
-		t->pte_reads += reads;
+		t->pte_reads += wo.reads;
+		t->pte_cache_hits += wo.chits;
+		t->pte_cache_misses += t->wc_on ? wo.reads - wo.chits : 0;
 		t->tlb_cycles += tc;
 		t->walk_cycles += wcyc;
 	}
@@ -1243,13 +1744,14 @@ access_slow(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p, unsigned c, 
 	}
 
 	if (!ha && t->npf)
-		pf_run(t, p, vaddr, pc, key);
+		pf_run(t, p, vaddr, pc, key, pq_hit ? NULL : tr);
 
 	if (res) {
 		if (ha)
 			fill_result(res, cycles, wcyc, t->levnum[p][hl], (unsigned)(ha - t->arr), 0, -1);
 		else {
-			fill_result(res, cycles, wcyc, 0, TLB_NONE, reads, pwc_hit);
+			fill_result(res, cycles, wcyc, 0, TLB_NONE, wo.reads, wo.pwc_hit);
+			res->pte_cache_hits = (uint8_t)wo.chits;
 			res->pq_hit = pq_hit;
 		}
 	}
@@ -1387,6 +1889,8 @@ void tlb_reset_stats(struct tlb *t)
 	t->loads = t->stores = 0;
 	memset(t->hits_by_level, 0, sizeof t->hits_by_level);
 	t->walks = t->pte_reads = 0;
+	t->pte_cache_hits = t->pte_cache_misses = 0;
+	t->psp_pred = t->psp_mis = t->psp_extra = 0;
 	memset(t->walks_by_size, 0, sizeof t->walks_by_size);
 	t->tlb_cycles = t->walk_cycles = t->queue_cycles = 0;
 	t->invalidations = 0;
@@ -1408,6 +1912,12 @@ void tlb_reset(struct tlb *t)
 			t->pwc[j].rng = t->pwc[j].rng_seed;
 		}
 	memset(t->walker_busy, 0, (size_t)t->walkers * sizeof *t->walker_busy);
+	if (t->wc_on) {
+		tarr_clear(&t->wcache);
+		t->wcache.rng = t->wcache.rng_seed;
+	}
+	if (t->psp_ctr)
+		memset(t->psp_ctr, 1, t->mach.psp.entries);
 	if (t->npf) {
 		const struct tlb_prefetch_desc *pf = &t->mach.pf;
 		pq_flush(t, false);
@@ -1428,6 +1938,19 @@ void tlb_reset(struct tlb *t)
 			memset(t->asp_cnt, 0, pf->asp_entries * sizeof *t->asp_cnt);
 			memset(t->asp_svalid, 0, pf->asp_entries);
 		}
+		memset(t->fdt, 0, sizeof t->fdt);
+		t->smp_next = 0;
+		if (t->smp_key)
+			memset(t->smp_key, 0, pf->sbfp_sampler * sizeof *t->smp_key);
+		memset(t->atp_ctr, 0, sizeof t->atp_ctr);
+		memset(t->fpq_next, 0, sizeof t->fpq_next);
+		if (t->fpq) {
+			const uint32_t me = pf->atp_masp_entries;
+			memset(t->fpq, 0, 3 * (size_t)pf->atp_fpq * sizeof *t->fpq);
+			memset(t->masp_pc, 0, me * sizeof *t->masp_pc);
+			memset(t->masp_svalid, 0, me);
+			memset(t->masp_rr, 0, me / pf->atp_masp_ways * sizeof *t->masp_rr);
+		}
 	}
 	tlb_reset_stats(t);
 }
@@ -1442,6 +1965,11 @@ void tlb_get_stats(const struct tlb *t, struct tlb_stats *out)
 	out->walks = t->walks;
 	memcpy(out->walks_by_size, t->walks_by_size, sizeof out->walks_by_size);
 	out->pte_reads = t->pte_reads;
+	out->pte_cache_hits = t->pte_cache_hits;
+	out->pte_cache_misses = t->pte_cache_misses;
+	out->psp_predictions = t->psp_pred;
+	out->psp_mispredictions = t->psp_mis;
+	out->psp_extra_cycles = t->psp_extra;
 	for (unsigned j = 0; j < TLB_PWC_LEVELS; j++) {
 		out->pwc_lookups[j] = t->pwc[j].st.hits + t->pwc[j].st.misses;
 		out->pwc_hits[j] = t->pwc[j].st.hits;
@@ -1465,6 +1993,12 @@ void tlb_get_stats(const struct tlb *t, struct tlb_stats *out)
 	out->prefetch_pte_reads = t->pf_pte_reads;
 	out->prefetch_walk_cycles = t->pf_walk_cycles;
 	out->nprefetchers = t->npf;
-	for (unsigned i = 0; i < t->npf; i++)
+	for (unsigned i = 0; i < t->npf; i++) {
 		out->pf[i] = t->pf[i].st;
+		if (i == t->sbfp_i)
+			for (unsigned j = 0; j < TLB_SBFP_DISTANCES; j++)
+				out->pf[i].fdt[j] = t->fdt[j];
+		if (i == t->atp_i)
+			memcpy(out->pf[i].atp_counters, t->atp_ctr, sizeof t->atp_ctr);
+	}
 }

@@ -107,6 +107,37 @@ static void acc(struct tlb *t, uint64_t rel_page, uint64_t pc)
 		tlb_access(t, va, false, &tr, NULL);
 }
 
+/* Index in tlb_prefetch_stats.fdt of free distance d (-7..-1, +1..+7). */
+static unsigned fdt_slot(int d)
+{
+	return d < 0 ? (unsigned)(d + 7) : (unsigned)(d + 6);
+}
+
+/* Machine m over the mapped window *w, accesses page(0) .. page(n - 1) (no PC); stats in *s. */
+static struct tlb *run_pattern(const struct tlb_machine *m, struct window *w, uint64_t n,
+			       uint64_t (*page)(uint64_t), struct tlb_stats *s)
+{
+	struct tlb *t = make(m, w);
+	for (uint64_t i = 0; i < n; i++)
+		acc(t, page(i), 0);
+	tlb_get_stats(t, s);
+	return t;
+}
+
+static uint64_t seq_page(uint64_t i)
+{
+	return i;
+}
+
+/* Machine m with pages [0, n) mapped, accessed once each in order; stats in *s. */
+static struct tlb *run_sequential(const struct tlb_machine *m, struct window *w, uint64_t n,
+				  struct tlb_stats *s)
+{
+	w->lo = B;
+	w->hi = B + n;
+	return run_pattern(m, w, n, seq_page, s);
+}
+
 /* ---- stride: sequential pages 0..19 ---- */
 static void test_stride_sequential(void **state)
 {
@@ -114,12 +145,9 @@ static void test_stride_sequential(void **state)
 	const uint64_t N = 20;
 	struct tlb_machine m;
 	base_machine(&m, "stride"); /* length 2 (default) */
-	struct window w = { B, B + N };
-	struct tlb *t = make(&m, &w);
-	for (uint64_t i = 0; i < N; i++)
-		acc(t, i, 0);
+	struct window w;
 	struct tlb_stats s;
-	tlb_get_stats(t, &s);
+	struct tlb *t = run_sequential(&m, &w, N, &s);
 	/*
 	 * Access i triggers candidates i-2, i-1, i+1, i+2. i=0: -2, -1 unmapped,
 	 * 1 and 2 issued. i=1: -1 unmapped, 0 in the L1, 2 in the PQ, 3 issued.
@@ -148,10 +176,7 @@ static void test_stride_sequential(void **state)
 
 	/* without a prefetcher every page walks */
 	base_machine(&m, NULL);
-	t = make(&m, &w);
-	for (uint64_t i = 0; i < N; i++)
-		acc(t, i, 0);
-	tlb_get_stats(t, &s);
+	t = run_sequential(&m, &w, N, &s);
 	assert_int_equal(s.walks, N);
 	assert_int_equal(s.translation_cycles, N * 41);
 	assert_int_equal(s.nprefetchers, 0);
@@ -165,12 +190,9 @@ static void test_prefetch_walk_off(void **state)
 	struct tlb_machine m;
 	base_machine(&m, "stride");
 	mset(&m, "prefetch", "walk", "no");
-	struct window w = { B, B + 20 };
-	struct tlb *t = make(&m, &w);
-	for (uint64_t i = 0; i < 20; i++)
-		acc(t, i, 0);
+	struct window w;
 	struct tlb_stats s;
-	tlb_get_stats(t, &s);
+	struct tlb *t = run_sequential(&m, &w, 20, &s);
 	assert_int_equal(s.pf[0].useful, 19);
 	assert_int_equal(s.prefetch_walks, 0);
 	assert_int_equal(s.prefetch_walk_cycles, 0);
@@ -191,11 +213,8 @@ static void test_distance_alternating(void **state)
 	struct tlb_machine m;
 	base_machine(&m, "distance");
 	struct window w = { B, B + 1000 };
-	struct tlb *t = make(&m, &w);
-	for (uint64_t i = 0; i < N; i++)
-		acc(t, alt_page(i), 0);
 	struct tlb_stats s;
-	tlb_get_stats(t, &s);
+	struct tlb *t = run_pattern(&m, &w, N, alt_page, &s);
 	/*
 	 * i=0 page 0: first miss. i=1 page 1: d=1, row 1 allocated. i=2 page 4:
 	 * d=3, row 3 allocated, 3 learnt as successor of 1. i=3 page 5: d=1, row
@@ -220,11 +239,8 @@ static void test_h2_alternating(void **state)
 	struct tlb_machine m;
 	base_machine(&m, "h2");
 	struct window w = { B, B + 1000 };
-	struct tlb *t = make(&m, &w);
-	for (uint64_t i = 0; i < N; i++)
-		acc(t, alt_page(i), 0);
 	struct tlb_stats s;
-	tlb_get_stats(t, &s);
+	struct tlb *t = run_pattern(&m, &w, N, alt_page, &s);
 	/*
 	 * From the third miss on, with history A, B, C: C+(C-B) and C+(B-A).
 	 * At page 4m: 4m+3 (unused) and 4m+1 (next); at page 4m+1: 4m+2
@@ -280,15 +296,318 @@ static void test_asp_stride(void **state)
 	tlb_destroy(t);
 }
 
+/* ---- SBFP on pairs of pages sharing a PTE line: 0,1, 8,9, 16,17, ... ---- */
+static uint64_t pair_page(uint64_t i)
+{
+	return 8 * (i / 2) + (i & 1);
+}
+
+static void sbfp_machine(struct tlb_machine *m, const char *prefetchers, const char *bits,
+			 const char *threshold)
+{
+	base_machine(m, prefetchers);
+	mset(m, "prefetch.sbfp", "counter_bits", bits);
+	mset(m, "prefetch.sbfp", "threshold", threshold);
+}
+
+/* candidates of sbfp are issued, duplicate, failed or sampled */
+static void assert_sbfp_sums(const struct tlb_prefetch_stats *p)
+{
+	assert_int_equal(p->candidates, p->issued + p->duplicate + p->failed + p->sampled);
+}
+
+static void test_sbfp_pairs(void **state)
+{
+	(void)state;
+	const uint64_t K = 20; /* pairs */
+	struct tlb_machine m;
+	sbfp_machine(&m, "sbfp", "10", "1"); /* a free PTE is prefetched once its counter is >= 2 */
+	struct window w = { B, B + 8 * K + 8 };
+	struct tlb_stats s;
+	struct tlb *t = run_pattern(&m, &w, 2 * K, pair_page, &s);
+	/*
+	 * The test translator puts page v's PTE at slot v mod 8 of line v / 8
+	 * (B is a multiple of 8), so page 8k's walk sees pages 8k+1..8k+7 free
+	 * (d = +1..+7) and page 8k+1's sees 8k (d = -1) and 8k+2..8k+7.
+	 * Pair 0: page 0 walks, its 7 free PTEs go to the Sampler (FDT all 0);
+	 * page 1 walks, is in the Sampler with d = +1: FDT[+1] = 1; its 7 free
+	 * PTEs are sampled too. Pair 1: page 8 walks (7 sampled); page 9 walks,
+	 * Sampler hit: FDT[+1] = 2, so of its free PTEs page 10 (d = +1) is
+	 * issued (never used) and 6 are sampled. Pair k >= 2: page 8k walks and
+	 * issues 8k+1 (d = +1), samples 6; page 8k+1 hits the PQ, which credits
+	 * FDT[+1] again. Walks 4 + (K - 2), PQ hits K - 2, issued 1 + (K - 2),
+	 * sampled 14 + 13 + 6 (K - 2), 7 candidates per walk.
+	 */
+	const struct tlb_prefetch_stats *p = &s.pf[0];
+	assert_int_equal(s.walks, K + 2);
+	assert_int_equal(s.pq_hits, K - 2);
+	assert_int_equal(p->useful, K - 2);
+	assert_int_equal(p->issued, K - 1);
+	assert_int_equal(p->sampled, 27 + 6 * (K - 2));
+	assert_int_equal(p->sampler_hits, 2);
+	assert_int_equal(p->triggers, K + 2);
+	assert_int_equal(p->candidates, 7 * (K + 2));
+	assert_int_equal(p->failed, 0);
+	assert_int_equal(p->duplicate, 0);
+	assert_int_equal(p->useless, 0);
+	assert_sbfp_sums(p);
+	assert_int_equal(p->fdt[fdt_slot(+1)], K);
+	for (int d = -7; d <= 7; d++)
+		if (d && d != 1)
+			assert_int_equal(p->fdt[fdt_slot(d)], 0);
+	/* free prefetches cost no walk */
+	assert_int_equal(s.prefetch_walks, 0);
+	assert_int_equal(s.translation_cycles, (K + 2) * 41 + (K - 2) * 6);
+	tlb_destroy(t);
+
+	/* without it every page walks */
+	base_machine(&m, NULL);
+	t = run_pattern(&m, &w, 2 * K, pair_page, &s);
+	assert_int_equal(s.walks, 2 * K);
+	tlb_destroy(t);
+}
+
+/* One page per PTE line (stride 8): no free PTE is ever used, nothing is learnt or issued. */
+static void test_sbfp_stride8_not_caught(void **state)
+{
+	(void)state;
+	const uint64_t N = 100;
+	struct tlb_machine m;
+	sbfp_machine(&m, "sbfp", "10", "0"); /* the most eager setting: counter >= 1 */
+	struct window w = { B, B + 8 * N };
+	struct tlb *t = make(&m, &w);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, 8 * i, 0);
+	struct tlb_stats s;
+	tlb_get_stats(t, &s);
+	const struct tlb_prefetch_stats *p = &s.pf[0];
+	assert_int_equal(s.walks, N);
+	assert_int_equal(p->sampler_hits, 0);
+	assert_int_equal(p->issued, 0);
+	assert_int_equal(p->sampled, 7 * N);
+	assert_sbfp_sums(p);
+	tlb_destroy(t);
+}
+
+/* Counter saturation halves the FDT. */
+static void test_sbfp_decay(void **state)
+{
+	(void)state;
+	struct tlb_machine m;
+	sbfp_machine(&m, "sbfp", "2", "1"); /* counters 0..3, prefetch at >= 2 */
+	struct window w = { B, B + 64 };
+	struct tlb_stats s;
+	struct tlb *t = run_pattern(&m, &w, 12, pair_page, &s);
+	/*
+	 * As test_sbfp_pairs until pair 2: page 17 hits the PQ and FDT[+1]
+	 * reaches 3, the maximum: every counter is halved, FDT[+1] = 1. Pair 3:
+	 * page 24 walks with FDT[+1] = 1, so 25 is sampled, not issued; page 25
+	 * walks, hits the Sampler (FDT[+1] = 2) and issues 26. Pair 4 repeats
+	 * pair 2 (33 issued and used, second halving), pair 5 pair 3.
+	 * Walks 2+2+1+2+1+2, issued 10, 17, 26, 33, 42, Sampler hits 1, 9, 25, 41.
+	 */
+	const struct tlb_prefetch_stats *p = &s.pf[0];
+	assert_int_equal(s.walks, 10);
+	assert_int_equal(p->useful, 2);
+	assert_int_equal(p->issued, 5);
+	assert_int_equal(p->sampler_hits, 4);
+	assert_int_equal(p->fdt_decays, 2);
+	assert_int_equal(p->fdt[fdt_slot(+1)], 2);
+	assert_int_equal(p->sampled, 70 - 5);
+	assert_sbfp_sums(p);
+	tlb_destroy(t);
+}
+
+/* SBFP also offers the free PTEs of other prefetchers' walks (prefetch_walks). */
+static void test_sbfp_prefetch_walks(void **state)
+{
+	(void)state;
+	const uint64_t N = 20;
+	for (int pw = 0; pw < 2; pw++) {
+		struct tlb_machine m;
+		sbfp_machine(&m, "stride,sbfp", "10", "100");
+		mset(&m, "prefetch.stride", "length", "1");
+		mset(&m, "prefetch.sbfp", "prefetch_walks", pw ? "yes" : "no");
+		struct window w;
+		struct tlb_stats s;
+		struct tlb *t = run_sequential(&m, &w, N, &s);
+		/*
+		 * Page 0 walks; stride issues i + 1 at every access, so pages 1..19
+		 * are prefetch-walked. sbfp examines page 0's line and, with
+		 * prefetch_walks, every prefetch walk's line: 7 candidates each,
+		 * nothing admitted (threshold 100), so all go to the Sampler except
+		 * pages 20..23 of line 2, unmapped, seen from each of 16..19.
+		 */
+		const struct tlb_prefetch_stats *sb = &s.pf[1];
+		assert_int_equal(s.walks, 1);
+		assert_int_equal(s.prefetch_walks, N - 1);
+		assert_int_equal(sb->triggers, pw ? N : 1);
+		assert_int_equal(sb->candidates, 7 * (pw ? N : 1));
+		assert_int_equal(sb->failed, pw ? 16 : 0);
+		assert_int_equal(sb->issued, 0);
+		assert_sbfp_sums(sb);
+		assert_int_equal(s.pf[0].useful, N - 1);
+		tlb_destroy(t);
+	}
+}
+
+/* ---- ATP ---- */
+static void atp_machine(struct tlb_machine *m, const char *prefetchers)
+{
+	base_machine(m, prefetchers);
+	/* 2-bit counters: prefetching turns on at enable_pref >= 2 */
+	mset(m, "prefetch.atp", "enable_bits", "2");
+	mset(m, "prefetch.atp", "select1_bits", "2");
+	mset(m, "prefetch.atp", "select2_bits", "2");
+}
+
+/* Sequential pages: STP (A-2..A+2) is the child that predicts them. */
+static void test_atp_sequential_picks_stp(void **state)
+{
+	(void)state;
+	const uint64_t N = 30;
+	struct tlb_machine m;
+	atp_machine(&m, "atp");
+	struct window w;
+	struct tlb_stats s;
+	struct tlb *t = run_sequential(&m, &w, N, &s);
+	/*
+	 * Page 0: no FPQ hit, enable_pref stays 0; the FPQs get STP's 1, 2.
+	 * Page 1: STP's FPQ hit: enable_pref 1, select_2 1 (still off). Page 2:
+	 * STP's FPQ hit again: enable_pref 2, select_2 2: on, select_1 0, so
+	 * STP: 0, 1 duplicates (L1), 3 and 4 issued. From page 3 on every page
+	 * is in the PQ, H2P's and STP's FPQs hit (select_2 up, select_1 kept),
+	 * STP issues i + 2 and meets i - 2, i - 1 (L1) and i + 1 (PQ); pages N
+	 * and N + 1 are unmapped. Walks 3, issued N - 3, failed 3, no PCs.
+	 */
+	const struct tlb_prefetch_stats *p = &s.pf[0];
+	assert_int_equal(s.walks, 3);
+	assert_int_equal(s.pq_hits, N - 3);
+	assert_int_equal(p->useful, N - 3);
+	assert_int_equal(p->disabled, 2);
+	assert_int_equal(p->chose[2], N - 2);
+	assert_int_equal(p->chose[0] + p->chose[1], 0);
+	assert_int_equal(p->issued, N - 3);
+	assert_int_equal(p->candidates, 4 * (N - 2));
+	assert_int_equal(p->failed, 3);
+	assert_int_equal(p->duplicate, 3 * N - 8);
+	assert_int_equal(p->useless, 0);
+	assert_int_equal(p->no_pc, N);
+	assert_int_equal(p->atp_counters[0], 3);
+	assert_int_equal(p->atp_counters[1], 0);
+	assert_int_equal(p->atp_counters[2], 3);
+	tlb_destroy(t);
+}
+
+/* Deltas +1, +3: H2P predicts every miss, STP only half; ATP moves to H2P. */
+static void test_atp_alternating_picks_h2p(void **state)
+{
+	(void)state;
+	const uint64_t N = 40;
+	struct tlb_machine m;
+	atp_machine(&m, "atp");
+	struct window w = { B, B + 1000 };
+	struct tlb_stats s;
+	struct tlb *t = run_pattern(&m, &w, N, alt_page, &s);
+	/*
+	 * Pages 0, 1, 4, 5 walk while enable_pref climbs (STP's FPQ has 1, H2P's
+	 * and STP's have 5): off four times. Page 8: only H2P's FPQ has it,
+	 * enable_pref 2 (on), select_1 1, select_2 2: STP issues 6, 7, 9, 10.
+	 * Page 9 hits the PQ; STP issues 11. Page 12 walks: only H2P had it,
+	 * select_1 2: H2P from now on, issuing 4m+3 and 4m+1 at 4m, 4m+2 and
+	 * 4m+4 at 4m+1, so every later page hits the PQ.
+	 */
+	const struct tlb_prefetch_stats *p = &s.pf[0];
+	assert_int_equal(s.walks, 6);
+	assert_int_equal(p->useful, N - 6);
+	assert_int_equal(p->disabled, 4);
+	assert_int_equal(p->chose[2], 2);
+	assert_int_equal(p->chose[0], N - 6);
+	assert_int_equal(p->chose[1], 0);
+	assert_int_equal(p->atp_counters[1], 3);
+	tlb_destroy(t);
+}
+
+/* Two PCs with strides 3 and 5 interleaved: neither H2P nor STP sees them; MASP does. */
+static void test_atp_two_pcs_picks_masp(void **state)
+{
+	(void)state;
+	const uint64_t N = 40, PA = 0x401000, PB = 0x402000;
+	struct tlb_machine m;
+	atp_machine(&m, "atp");
+	struct window w = { B, B + 10000 };
+	struct tlb *t = make(&m, &w);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, (i & 1) ? 1000 + 5 * (i / 2) : 3 * (i / 2), (i & 1) ? PB : PA);
+	struct tlb_stats s;
+	tlb_get_stats(t, &s);
+	/*
+	 * MASP learns each PC's stride on its second miss and predicts the
+	 * third: page 6 (A's third) is the first FPQ hit (MASP's only),
+	 * enable_pref 1; page 1010 (B's third) the second: on, and with
+	 * select_1 and select_2 at 0 the choice is MASP, which issues 1015.
+	 * Page 9 still walks (MASP issues 12); from page 1015 on every page was
+	 * issued two accesses earlier. H2P's and STP's predictions never match
+	 * (strides 3 and 5 are not in STP's +-2, and H2P mixes the streams).
+	 */
+	const struct tlb_prefetch_stats *p = &s.pf[0];
+	assert_int_equal(s.walks, 7);
+	assert_int_equal(p->useful, N - 7);
+	assert_int_equal(p->disabled, 5);
+	assert_int_equal(p->chose[1], N - 5);
+	assert_int_equal(p->issued, N - 5);
+	assert_int_equal(p->no_pc, 0);
+	tlb_destroy(t);
+
+	/*
+	 * A phase change: the +1/+3 pattern first (ATP settles on H2P with
+	 * select_1 = 3, as in test_atp_alternating_picks_h2p), then the two
+	 * PCs at pages 2000 + 3k and 3000 + 5k. Page 2000: no FPQ hit,
+	 * enable_pref 2, still H2P (its predictions 3923 and 2001 are never
+	 * used); 3000, 2003, 3005 miss every FPQ: off. 2006 and 3010 hit only
+	 * MASP's FPQ: select_1 falls to 1 (its top bit clears), enable_pref
+	 * reaches 2, select_2 is 0: MASP, as above. Walks 6 + 7.
+	 */
+	t = make(&m, &w);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, alt_page(i), 0);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, (i & 1) ? 3000 + 5 * (i / 2) : 2000 + 3 * (i / 2), (i & 1) ? PB : PA);
+	tlb_get_stats(t, &s);
+	assert_int_equal(s.walks, 6 + 7);
+	assert_int_equal(p->chose[0], (N - 6) + 1);
+	assert_int_equal(p->disabled, 4 + 4);
+	assert_int_equal(p->chose[1], N - 5);
+	assert_int_equal(p->chose[2], 2);
+	assert_int_equal(p->atp_counters[0], 3);
+	assert_int_equal(p->atp_counters[1], 0);
+	assert_int_equal(p->atp_counters[2], 0);
+	tlb_destroy(t);
+
+	/* without PCs MASP predicts nothing and ATP never turns on */
+	t = make(&m, &w);
+	for (uint64_t i = 0; i < N; i++)
+		acc(t, (i & 1) ? 1000 + 5 * (i / 2) : 3 * (i / 2), 0);
+	tlb_get_stats(t, &s);
+	assert_int_equal(s.walks, N);
+	assert_int_equal(s.pf[0].disabled, N);
+	assert_int_equal(s.pf[0].no_pc, N);
+	tlb_destroy(t);
+}
+
 /* ---- random pages: no prefetcher may gain ---- */
 static void test_random_not_caught(void **state)
 {
 	(void)state;
-	static const char *const kinds[] = { "stride", "h2", "distance", "asp" };
+	static const char *const kinds[] = { "stride", "h2", "distance", "asp", "sbfp", "atp" };
 	const uint64_t N = 4000;
-	for (unsigned k = 0; k < 4; k++) {
+	for (unsigned k = 0; k < 6; k++) {
 		struct tlb_machine m;
 		base_machine(&m, kinds[k]);
+		/* the most eager settings: sbfp prefetches at FDT >= 1, atp turns on
+		 * after two net FPQ hits */
+		mset(&m, "prefetch.sbfp", "threshold", "0");
+		mset(&m, "prefetch.atp", "enable_bits", "2");
 		struct window w = { B, B + (UINT64_C(1) << 20) };
 		struct tlb *t = make(&m, &w);
 		uint64_t x = 0x1234567u;
@@ -306,6 +625,9 @@ static void test_random_not_caught(void **state)
 		assert_int_equal(s.hits_by_level[0] + s.pq_hits + s.walks, s.accesses);
 		assert_int_equal(s.pq_hits, s.pf[0].useful);
 		assert_true(s.walks >= N - N / 100 - 4);
+		assert_sbfp_sums(&s.pf[0]); /* sampled is 0 for the others */
+		if (k == 5) /* no FPQ hit: ATP stays off */
+			assert_int_equal(s.pf[0].disabled, s.pf[0].triggers);
 		tlb_destroy(t);
 	}
 }
@@ -336,6 +658,38 @@ static void test_invalidate_drops_pq(void **state)
 	tlb_destroy(t);
 }
 
+/* ---- prefetch walks read through the PTE cache (memory = cache) ---- */
+static void test_prefetch_walks_through_pte_cache(void **state)
+{
+	(void)state;
+	const uint64_t N = 20;
+	struct tlb_machine m;
+	base_machine(&m, "stride");
+	mset(&m, "prefetch.stride", "length", "1");
+	mset(&m, "walk", "memory", "cache");
+	mset(&m, "walk", "cache_hit_latency", "3");
+	mset(&m, "walk", "cache_miss_latency", "50");
+	struct window w;
+	struct tlb_stats s;
+	struct tlb *t = run_sequential(&m, &w, N, &s);
+	/*
+	 * Page 0 walks (four cold lines: 1 + 4 x 50) and issues page 1; every
+	 * access i then hits the PQ and issues page i + 1 (i - 1 is in the L1),
+	 * so pages 1..19 are prefetch-walked. Their upper entries hit the lines
+	 * page 0 brought in; their PTEs share a 64-byte line per 8 pages (B is a
+	 * multiple of 8), so pages 8 and 16 miss it: 17 x (4 x 3) + 2 x (3 x 3 + 50).
+	 * Only the demand walk counts in the PTE-cache counters.
+	 */
+	assert_int_equal(s.walks, 1);
+	assert_int_equal(s.pq_hits, N - 1);
+	assert_int_equal(s.translation_cycles, 201 + (N - 1) * 6);
+	assert_int_equal(s.pte_cache_misses, 4);
+	assert_int_equal(s.pte_cache_hits, 0);
+	assert_int_equal(s.prefetch_walks, N - 1);
+	assert_int_equal(s.prefetch_walk_cycles, 17 * 12 + 2 * (9 + 50));
+	tlb_destroy(t);
+}
+
 /* ---- config validation names the key ---- */
 static void expect_set_err(const char *sec, const char *key, const char *val, const char *want)
 {
@@ -354,7 +708,7 @@ static void test_config_errors(void **state)
 	assert_true(tlb_machine_owns_section("prefetch.asp"));
 	assert_false(tlb_machine_owns_section("prefetch."));
 	expect_set_err("prefetch", "prefetchers", "magic", "prefetch.prefetchers");
-	expect_set_err("prefetch", "prefetchers", "stride,atp", "not implemented");
+	expect_set_err("prefetch", "prefetchers", "stride,atp,magic", "'magic'");
 	expect_set_err("prefetch", "prefetchers", "stride,stride", "prefetch.prefetchers");
 	expect_set_err("prefetch", "bogus", "1", "prefetch.bogus");
 	expect_set_err("prefetch", "walk", "maybe", "prefetch.walk");
@@ -365,6 +719,14 @@ static void test_config_errors(void **state)
 	expect_set_err("prefetch.distance", "slots", "17", "prefetch.distance.slots");
 	expect_set_err("prefetch.h2", "size", "1", "prefetch.h2.size");
 	expect_set_err("prefetch.nope", "x", "1", "prefetch.nope");
+	expect_set_err("prefetch.sbfp", "counter_bits", "17", "prefetch.sbfp.counter_bits");
+	expect_set_err("prefetch.sbfp", "sampler", "0", "prefetch.sbfp.sampler");
+	expect_set_err("prefetch.sbfp", "prefetch_walks", "often", "prefetch.sbfp.prefetch_walks");
+	expect_set_err("prefetch.sbfp", "fdt", "14", "prefetch.sbfp.fdt");
+	expect_set_err("prefetch.atp", "fpq", "0", "prefetch.atp.fpq");
+	expect_set_err("prefetch.atp", "select2_bits", "0", "prefetch.atp.select2_bits");
+	expect_set_err("prefetch.atp", "masp_ways", "x", "prefetch.atp.masp_ways");
+	expect_set_err("prefetch.atp", "stp", "1", "prefetch.atp.stp");
 
 	struct tlb_machine m;
 	char err[256];
@@ -373,6 +735,46 @@ static void test_config_errors(void **state)
 	assert_int_equal(tlb_machine_validate(&m, err, sizeof err), -1);
 	assert_non_null(strstr(err, "prefetch.distance.rows"));
 	assert_null(tlb_create(&m, &g_alloc, err, sizeof err));
+
+	/* the paper's defaults (Virtuoso mmu_atp.cfg) */
+	tlb_machine_init(&m);
+	assert_int_equal(m.pf.sbfp_counter_bits, 10);
+	assert_int_equal(m.pf.sbfp_threshold, 100);
+	assert_int_equal(m.pf.sbfp_sampler, 64);
+	assert_int_equal(m.pf.atp_fpq, 16);
+	assert_int_equal(m.pf.atp_enable_bits, 8);
+	assert_int_equal(m.pf.atp_select1_bits, 6);
+	assert_int_equal(m.pf.atp_select2_bits, 2);
+
+	/* a threshold no counter can exceed */
+	base_machine(&m, "sbfp");
+	mset(&m, "prefetch.sbfp", "counter_bits", "4");
+	mset(&m, "prefetch.sbfp", "threshold", "15");
+	assert_int_equal(tlb_machine_validate(&m, err, sizeof err), -1);
+	assert_non_null(strstr(err, "prefetch.sbfp.threshold"));
+	/* MASP sets must be a power of two */
+	base_machine(&m, "atp");
+	mset(&m, "prefetch.atp", "masp_entries", "48");
+	mset(&m, "prefetch.atp", "masp_ways", "4");
+	assert_int_equal(tlb_machine_validate(&m, err, sizeof err), -1);
+	assert_non_null(strstr(err, "prefetch.atp.masp_ways"));
+
+	/* every kind once, all six together */
+	base_machine(&m, "stride,h2,distance,asp,sbfp,atp");
+	assert_int_equal(m.pf.n, 6);
+	struct window w = { B, B + 64 };
+	struct tlb *t = make(&m, &w);
+	for (uint64_t i = 0; i < 64; i++)
+		acc(t, (i * 37) % 64, 0x400000 + (i & 3));
+	struct tlb_stats s;
+	tlb_get_stats(t, &s);
+	for (unsigned i = 0; i < 6; i++)
+		assert_sbfp_sums(&s.pf[i]);
+	assert_int_equal(s.hits_by_level[0] + s.pq_hits + s.walks, s.accesses);
+	tlb_reset(t);
+	tlb_get_stats(t, &s);
+	assert_int_equal(s.pf[4].fdt[0] + s.pf[5].atp_counters[0] + s.pf[5].triggers, 0);
+	tlb_destroy(t);
 
 	base_machine(&m, "stride");
 	mset(&m, "prefetch", "entries", "24"); /* 24 / 4 ways = 6 sets */
@@ -393,9 +795,17 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stride_sequential),
 		cmocka_unit_test(test_prefetch_walk_off),
+		cmocka_unit_test(test_prefetch_walks_through_pte_cache),
 		cmocka_unit_test(test_distance_alternating),
 		cmocka_unit_test(test_h2_alternating),
 		cmocka_unit_test(test_asp_stride),
+		cmocka_unit_test(test_sbfp_pairs),
+		cmocka_unit_test(test_sbfp_stride8_not_caught),
+		cmocka_unit_test(test_sbfp_decay),
+		cmocka_unit_test(test_sbfp_prefetch_walks),
+		cmocka_unit_test(test_atp_sequential_picks_stp),
+		cmocka_unit_test(test_atp_alternating_picks_h2p),
+		cmocka_unit_test(test_atp_two_pcs_picks_masp),
 		cmocka_unit_test(test_random_not_caught),
 		cmocka_unit_test(test_invalidate_drops_pq),
 		cmocka_unit_test(test_config_errors),

@@ -858,6 +858,161 @@ static void test_pwc_lru_eviction_hand(void **state)
 }
 
 /* Separate load / store L1 DTLBs and a shared L2. */
+/*
+ * [walk] memory = cache. Translations are built by hand so that every line
+ * and set is known: for page k the PML4E is at 0x1000 (line 64, set 0 of 4),
+ * the PDPTE at 0x2040 (line 129, set 1), the PDE at 0x3080 (line 194, set 2),
+ * the PTE at 0x40c0 + 8k (line 259 + k/8, set (3 + k/8) mod 4).
+ */
+static struct tlb_translation hand_tr(uint64_t k)
+{
+	struct tlb_translation tr;
+	memset(&tr, 0, sizeof tr);
+	tr.page_shift = 12;
+	tr.levels = 4;
+	tr.pte_paddr[0] = 0x1000;
+	tr.pte_paddr[1] = 0x2040;
+	tr.pte_paddr[2] = 0x3080;
+	tr.pte_paddr[3] = 0x40c0 + 8 * k;
+	return tr;
+}
+
+static void cache_machine(struct tlb_machine *m, const char *sets, const char *ways)
+{
+	tlb_machine_init(m);
+	/* one-entry L1: every access to another page walks */
+	add_struct(m, "l1", "1", "4K", "all", "1", "1", "1", "lru", "miss");
+	mset(m, "walk", "memory", "cache");
+	mset(m, "walk", "cache_sets", sets);
+	mset(m, "walk", "cache_ways", ways);
+	mset(m, "walk", "cache_line", "64");
+	mset(m, "walk", "cache_hit_latency", "3");
+	mset(m, "walk", "cache_miss_latency", "50");
+	mset(m, "walk", "latency", "1000"); /* ignored with memory = cache */
+}
+
+static uint32_t hand_acc(struct tlb *t, uint64_t k, struct tlb_result *r)
+{
+	struct tlb_translation tr = hand_tr(k);
+	return tlb_access(t, BASE_VA + k * 4096, false, &tr, r);
+}
+
+static void test_pte_cache_hand(void **state)
+{
+	(void)state;
+	struct tlb_machine m;
+	cache_machine(&m, "4", "2");
+	struct tlb *t = create_ok(&m);
+	struct tlb_result r;
+	static const struct {
+		uint64_t k;
+		uint32_t cycles;
+		unsigned hits;
+	} steps[] = {
+		/* cold: four misses, 1 + 4 x 50 */
+		{ 0, 201, 0 },
+		/* next page: the same upper entries, its PTE in the same line: 1 + 4 x 3 */
+		{ 1, 13, 4 },
+		/* page 8: PTE line 260 (set 0, beside the PML4E's line 64): 1 + 3 x 3 + 50 */
+		{ 8, 60, 3 },
+		/* page 40: PTE line 264, set 0 again; line 64 was just used, so the LRU
+		 * victim of the 2-way set is line 260 */
+		{ 40, 60, 3 },
+		/* page 8 again: line 260 was evicted; now 264 is the LRU one */
+		{ 8, 60, 3 },
+		/* page 0: line 259 sits alone in set 3 */
+		{ 0, 13, 4 },
+	};
+	uint32_t total = 0;
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		uint32_t c = hand_acc(t, steps[i].k, &r);
+		if (c != steps[i].cycles || r.pte_cache_hits != steps[i].hits)
+			fail_msg("step %zu (page %llu): %u cycles, %u PTE-cache hits; expected %u, %u",
+				 i, (unsigned long long)steps[i].k, c, r.pte_cache_hits,
+				 steps[i].cycles, steps[i].hits);
+		assert_int_equal(r.pte_reads, 4);
+		assert_int_equal(r.walk_cycles, c - 1);
+		total += c;
+	}
+	struct tlb_stats st;
+	tlb_get_stats(t, &st);
+	assert_int_equal(st.walks, 6);
+	assert_int_equal(st.pte_reads, 24);
+	assert_int_equal(st.pte_cache_hits, 0 + 4 + 3 + 3 + 3 + 4);
+	assert_int_equal(st.pte_cache_misses, 4 + 0 + 1 + 1 + 1 + 0);
+	assert_int_equal(st.translation_cycles, total);
+	assert_int_equal(st.translation_cycles, 407);
+	/* a TLB hit reads nothing */
+	assert_int_equal(hand_acc(t, 0, &r), 1);
+	assert_int_equal(r.pte_cache_hits, 0);
+	/* flushing the TLBs leaves the data cache warm (SDM 4.10.4) */
+	tlb_flush(t);
+	assert_int_equal(hand_acc(t, 1, &r), 13);
+	/* tlb_reset empties it */
+	tlb_reset(t);
+	assert_int_equal(hand_acc(t, 1, &r), 201);
+	tlb_destroy(t);
+
+	/* three ways hold lines 64, 260 and 264 of set 0: pages 8 and 40 both stay */
+	cache_machine(&m, "4", "3");
+	t = create_ok(&m);
+	for (size_t i = 0; i < 4; i++)
+		hand_acc(t, steps[i].k, NULL);
+	assert_int_equal(hand_acc(t, 8, &r), 13);
+	/* one fully associative 4-line set (sets = 1): lines 64, 129, 194, 259 fill it;
+	 * page 8's line 260 evicts the LRU line, which is 259 (read last at page 1,
+	 * before 64, 129 and 194 were read again at page 8) */
+	tlb_destroy(t);
+	cache_machine(&m, "1", "4");
+	t = create_ok(&m);
+	assert_int_equal(hand_acc(t, 0, &r), 201);
+	assert_int_equal(hand_acc(t, 1, &r), 13);
+	assert_int_equal(hand_acc(t, 8, &r), 60);
+	assert_int_equal(hand_acc(t, 0, &r), 60);
+	tlb_destroy(t);
+
+	/* memory = fixed on the same walks: 1 + 4 x 1000, whatever was read before */
+	cache_machine(&m, "4", "2");
+	mset(&m, "walk", "memory", "fixed");
+	t = create_ok(&m);
+	assert_int_equal(hand_acc(t, 0, &r), 4001);
+	assert_int_equal(hand_acc(t, 1, &r), 4001);
+	assert_int_equal(r.pte_cache_hits, 0);
+	tlb_get_stats(t, &st);
+	assert_int_equal(st.pte_cache_hits + st.pte_cache_misses, 0);
+	tlb_destroy(t);
+}
+
+/* PWC hits skip entries, so only the entries read go through the PTE cache. */
+static void test_pte_cache_with_pwc(void **state)
+{
+	(void)state;
+	struct tlb_machine m;
+	cache_machine(&m, "4", "2");
+	mset(&m, "pwc", "entries", "4");
+	mset(&m, "pwc", "ways", "full");
+	mset(&m, "pwc", "latency", "2");
+	mset(&m, "pwc", "tag", "pte");
+	struct tlb *t = create_ok(&m);
+	struct tlb_result r;
+	/* cold: PWC probes miss (2 cycles once), four cache misses */
+	assert_int_equal(hand_acc(t, 0, &r), 1 + 2 + 4 * 50);
+	/* page 8: PDE-cache hit, only the PTE is read: a miss on line 260 */
+	assert_int_equal(hand_acc(t, 8, &r), 1 + 2 + 50);
+	assert_int_equal(r.pwc_hit, 2);
+	assert_int_equal(r.pte_reads, 1);
+	assert_int_equal(r.pte_cache_hits, 0);
+	/* page 1: PDE-cache hit, PTE line 259 still cached */
+	assert_int_equal(hand_acc(t, 1, &r), 1 + 2 + 3);
+	assert_int_equal(r.pte_cache_hits, 1);
+	struct tlb_stats st;
+	tlb_get_stats(t, &st);
+	assert_int_equal(st.pte_reads, 6);
+	assert_int_equal(st.pte_cache_hits, 1);
+	assert_int_equal(st.pte_cache_misses, 5);
+	tlb_destroy(t);
+}
+
 static void test_load_store_split(void **state)
 {
 	(void)state;
@@ -1335,7 +1490,7 @@ static void test_setter_errors(void **state)
 	expect_set_error(&m, "pwc", "tag", "pa", "pwc.tag", "'pa'");
 	expect_set_error(&m, "pwc", "replacement", "mru", "pwc.replacement", "'mru'");
 	expect_set_error(&m, "walk", "walkers", "0", "walk.walkers", "1..64");
-	expect_set_error(&m, "walk", "memory", "cache", "walk.memory", "'cache'");
+	expect_set_error(&m, "walk", "memory", "sram", "walk.memory", "'sram'");
 	expect_set_error(&m, "walk", "pml5e_latency", "3", "walk.pml5e_latency", "unknown key");
 	expect_set_error(&m, "mmu", "seed", "abc", "mmu.seed", "'abc'");
 	expect_set_error(&m, "mmu", "colour", "red", "mmu.colour", "unknown key");
@@ -1382,6 +1537,149 @@ static void test_setter_errors(void **state)
 	assert_false(tlb_machine_owns_section("memory"));
 	assert_string_equal(tlb_repl_name(TLB_REPL_FIFO), "fifo");
 	assert_string_equal(tlb_fill_name(TLB_FILL_EVICTION), "eviction");
+}
+
+/* Bad [walk] cache keys name the key; the cache keys are checked only with memory = cache. */
+static void test_pte_cache_config_errors(void **state)
+{
+	(void)state;
+	struct tlb_machine m;
+	tlb_machine_init(&m);
+	expect_set_error(&m, "walk", "memory", "dram", "walk.memory", "'dram'");
+	expect_set_error(&m, "walk", "cache_sets", "48", "walk.cache_sets", "power of two");
+	expect_set_error(&m, "walk", "cache_sets", "0", "walk.cache_sets", "'0'");
+	expect_set_error(&m, "walk", "cache_ways", "0", "walk.cache_ways", "'0'");
+	expect_set_error(&m, "walk", "cache_ways", "full", "walk.cache_ways", "fully associative");
+	expect_set_error(&m, "walk", "cache_line", "96", "walk.cache_line", "'96'");
+	expect_set_error(&m, "walk", "cache_line", "4", "walk.cache_line", "8..4096");
+	expect_set_error(&m, "walk", "cache_hit_latency", "fast", "walk.cache_hit_latency", "'fast'");
+	expect_set_error(&m, "walk", "cache_replacement", "plru", "walk.cache_replacement", "'plru'");
+	expect_set_error(&m, "walk", "cache_size", "48K", "walk.cache_size", "unknown key");
+
+	/* defaults: Virtuoso meteor_lake_pcore.cfg's L1D (48 KiB, 12-way, 64 B lines, 4 cycles)
+	 * and an L2 hit behind it (4 + 12) */
+	tlb_machine_init(&m);
+	assert_int_equal(m.walk_mem, TLB_WALK_FIXED);
+	assert_int_equal(m.walk_cache.sets * m.walk_cache.ways * m.walk_cache.line_bytes, 48 * 1024);
+	assert_int_equal(m.walk_cache.ways, 12);
+	assert_int_equal(m.walk_cache.hit_latency, 4);
+	assert_int_equal(m.walk_cache.miss_latency, 16);
+
+	/* values written directly are validated, naming the key */
+	cache_machine(&m, "4", "2");
+	m.walk_cache.sets = 3;
+	expect_invalid(&m, "walk.cache_sets", "power of two");
+	cache_machine(&m, "4", "2");
+	m.walk_cache.ways = 1u << 23;
+	expect_invalid(&m, "walk.cache_ways", "at most 16777216");
+	cache_machine(&m, "4", "2");
+	m.walk_cache.line_bytes = 100;
+	expect_invalid(&m, "walk.cache_line", "power of two");
+	cache_machine(&m, "4", "2");
+	m.walk_cache.miss_latency = 2000000;
+	expect_invalid(&m, "walk.cache_miss_latency", "above");
+	/* ... but not while memory = fixed */
+	mset(&m, "walk", "memory", "fixed");
+	char err[256];
+	assert_int_equal(tlb_machine_validate(&m, err, sizeof err), 0);
+}
+
+/*
+ * [pagesize] predictor: a 4-way STLB holding 4K and 2M pages is probed one
+ * size at a time. Machine: L1 4K-only, 1 entry, 1 cycle; STLB 16 entries
+ * 4-way, 10 cycles; every page-table level 100 cycles.
+ */
+static void psp_run(const char *predictor, uint32_t c[6], struct tlb_stats *st)
+{
+	struct tlb_machine m;
+	tlb_machine_init(&m);
+	add_struct(&m, "l1", "1", "4K", "all", "1", "full", "1", "lru", "miss");
+	add_struct(&m, "stlb", "2", "4K,2M", "all", "16", "4", "10", "lru", "miss");
+	mset(&m, "walk", "latency", "100");
+	mset(&m, "pagesize", "predictor", predictor);
+	struct tlb *t = create_ok(&m);
+	const uint64_t A = BASE_VA, Bp = BASE_VA + 4096, X = BASE_VA + 5 * (UINT64_C(1) << 21);
+	struct {
+		uint64_t va;
+		unsigned shift;
+	} seq[] = { { A, 12 }, { X, 21 }, { X, 21 }, { A, 12 }, { Bp, 12 }, { A, 12 } };
+	for (unsigned i = 0; i < 6; i++)
+		c[i] = acc(t, seq[i].va, seq[i].shift, false, NULL);
+	tlb_get_stats(t, st);
+	tlb_destroy(t);
+}
+
+/* The cycles of the six steps of psp_run are a..f. */
+static void expect_steps(const uint32_t c[6], uint32_t a, uint32_t b, uint32_t x, uint32_t d,
+			 uint32_t e, uint32_t f)
+{
+	const uint32_t want[6] = { a, b, x, d, e, f };
+	for (unsigned i = 0; i < 6; i++)
+		if (c[i] != want[i])
+			fail_msg("step %u: %u cycles, expected %u", i, c[i], want[i]);
+}
+
+static void test_pagesize_predictor_hand(void **state)
+{
+	(void)state;
+	struct tlb_stats st;
+	uint32_t c[6];
+	/*
+	 * Steps: A (4K, cold), X (2M, cold), X, A (still in the L1), B (4K, cold,
+	 * evicts A from the L1), A (STLB hit).
+	 * none: one STLB probe whatever the size: 1 + 10 + 400, 1 + 10 + 300,
+	 * 1 + 10, 1, 1 + 10 + 400, 1 + 10.
+	 */
+	psp_run("none", c, &st);
+	expect_steps(c, 411, 311, 11, 1, 411, 11);
+	assert_int_equal(st.psp_predictions, 0);
+	assert_int_equal(st.psp_extra_cycles, 0);
+	uint64_t base_cycles = st.translation_cycles;
+	/*
+	 * 4k: a miss probes both sizes (+10 each), a 2M hit is found on the second
+	 * probe (+10), a 4K hit on the first. Steps: A miss +10, X miss +10, X hit
+	 * +10, A L1 hit (no STLB probe), B miss +10, A STLB hit +0: 5 predictions,
+	 * 2 wrong (the X ones), 40 extra cycles.
+	 */
+	psp_run("4k", c, &st);
+	expect_steps(c, 421, 321, 21, 1, 421, 11);
+	assert_int_equal(st.psp_predictions, 5);
+	assert_int_equal(st.psp_mispredictions, 2);
+	assert_int_equal(st.psp_extra_cycles, 40);
+	assert_int_equal(st.translation_cycles, base_cycles + 40);
+	/*
+	 * table (64 2-bit counters by 2 MiB region, starting at 1 = weakly 4K):
+	 * X's first access is predicted 4K (wrong) and trains its counter to 2,
+	 * so the second is predicted 2M and hits on the first probe: 30 extra.
+	 */
+	psp_run("table", c, &st);
+	expect_steps(c, 421, 321, 11, 1, 421, 11);
+	assert_int_equal(st.psp_predictions, 5);
+	assert_int_equal(st.psp_mispredictions, 1);
+	assert_int_equal(st.psp_extra_cycles, 30);
+	assert_int_equal(st.translation_cycles, base_cycles + 30);
+
+	/* a fully associative structure holding several sizes needs no prediction */
+	struct tlb_machine m;
+	tlb_machine_init(&m);
+	add_struct(&m, "l1", "1", "4K,2M", "all", "4", "full", "1", "lru", "miss");
+	mset(&m, "walk", "latency", "100");
+	mset(&m, "pagesize", "predictor", "4k");
+	struct tlb *t = create_ok(&m);
+	assert_int_equal(acc(t, BASE_VA, 21, false, NULL), 301);
+	assert_int_equal(acc(t, BASE_VA, 21, false, NULL), 1);
+	tlb_get_stats(t, &st);
+	assert_int_equal(st.psp_predictions, 0);
+	tlb_destroy(t);
+
+	/* keys */
+	tlb_machine_init(&m);
+	assert_int_equal(m.psp.kind, TLB_PSP_NONE);
+	assert_true(tlb_machine_owns_section("pagesize"));
+	expect_set_error(&m, "pagesize", "predictor", "oracle", "pagesize.predictor", "'oracle'");
+	expect_set_error(&m, "pagesize", "entries", "100", "pagesize.entries", "'100'");
+	expect_set_error(&m, "pagesize", "index", "tid", "pagesize.index", "'tid'");
+	expect_set_error(&m, "pagesize", "bits", "2", "pagesize.bits", "unknown key");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1626,6 +1924,10 @@ int main(void)
 		cmocka_unit_test(test_pwc_skipping_hand),
 		cmocka_unit_test(test_pwc_pte_tag_hand),
 		cmocka_unit_test(test_pwc_lru_eviction_hand),
+		cmocka_unit_test(test_pte_cache_hand),
+		cmocka_unit_test(test_pte_cache_with_pwc),
+		cmocka_unit_test(test_pte_cache_config_errors),
+		cmocka_unit_test(test_pagesize_predictor_hand),
 		cmocka_unit_test(test_load_store_split),
 		cmocka_unit_test(test_banked_structures_capacity),
 		cmocka_unit_test(test_walkers_queue),

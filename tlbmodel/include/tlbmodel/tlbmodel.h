@@ -44,11 +44,30 @@
  *   2 = PDE); the leaf e[n-1] never is (SDM 4.10.3.1: no PDE-cache entry for
  *   a PDE that maps a 2 MiB page). The PWCs are probed from the deepest
  *   applicable level upward; the first (deepest) hit at level j ends the
- *   probe and the walk reads e[j+1..n-1]; with no hit it reads all n. Every
- *   entry read is charged the fixed latency of its page-table level
- *   ([walk] pml4e/pdpte/pde/pte_latency). The non-leaf entries read are then
- *   inserted in their PWCs. Shallower PWC levels above the hit are neither
- *   probed nor touched.
+ *   probe and the walk reads e[j+1..n-1]; with no hit it reads all n. The
+ *   non-leaf entries read are then inserted in their PWCs. Shallower PWC
+ *   levels above the hit are neither probed nor touched. Every entry read
+ *   is charged by the [walk] memory model:
+ *     fixed  the latency of its page-table level ([walk] pml4e/pdpte/pde/
+ *            pte_latency), whatever was read before;
+ *     cache  a set-associative data cache over the entries' physical
+ *            addresses (the PTE cache): the entry's line (paddr >>
+ *            log2(cache_line)) is looked up in set (line mod cache_sets);
+ *            a hit costs cache_hit_latency, a miss cache_miss_latency and
+ *            fills the line (replacing as cache_replacement says). Entries
+ *            are read top first, so two entries of one walk in one line
+ *            (never the case in a radix table, whose levels live in
+ *            different pages) would hit on the second. The per-level
+ *            latencies are not used. Only page-table reads go through this
+ *            cache (ASSUMPTION: the trace's data accesses are not fed to it,
+ *            so no data line competes with PTE lines; its hit rate is that
+ *            of a cache reserved for the page walker, an upper bound for a
+ *            shared L1D of the same size). Prefetch walks read through it
+ *            too (they fill it), but only demand walks are counted in
+ *            tlb_stats.pte_cache_hits / pte_cache_misses. tlb_flush and
+ *            tlb_invalidate leave it alone (data caches are coherent and
+ *            are not flushed by INVLPG or a CR3 write, SDM 4.10.4); tlb_reset
+ *            empties it.
  *
  * Fill model
  *   fill = miss      the structure takes the translation when it missed it
@@ -74,19 +93,38 @@
  *
  * Page-size knowledge
  *   The access carries its translation, so each structure is probed only for
- *   the page size the translation has. Entries of another size covering the
+ *   the page size the translation has (with [pagesize] predictor = none, the
+ *   default: a structure holding several page sizes costs one lookup
+ *   whatever the size, as if all sizes were probed at once). Entries of another size covering the
  *   same address exist only if the mapping changed without an invalidation;
  *   the runtime calls tlb_invalidate() whenever MimicOS unmaps, remaps,
  *   promotes or demotes, as the OS would issue INVLPG / a shootdown.
  *
- * Prefetching (see "TLB prefetchers" below): stride, H2, distance (DP) and
- * ASP feed one prefetch queue (PQ) probed alongside the last TLB level.
+ * Prefetching (see "TLB prefetchers" below): stride, H2, distance (DP), ASP,
+ * SBFP and ATP feed one prefetch queue (PQ) probed alongside the last TLB
+ * level.
  *
- * Planned, not yet here (issue 5): ATP/SBFP (Vavouliotis et al., ISCA 2021),
- * prefetching straight into a TLB structure instead of the PQ, a
- * page-size predictor, [walk] memory = cache (a set-associative data-cache
- * model over the PTE physical addresses). The structures above are laid out
- * so these add keys and functions without changing the ones below. Trace
+ * Page-size prediction ([pagesize] predictor = 4k | table)
+ *   A set-associative structure holding several page sizes (ways < entries,
+ *   e.g. an STLB for 4K and 2M pages) picks its set with VPN bits that
+ *   depend on the page size, so hardware probes one size at a time. With a
+ *   predictor each access gets one predicted size (4k: always 4 KiB; table:
+ *   a table of `entries` 2-bit saturating counters, as Virtuoso's
+ *   SuperpagePredictor, indexed by the 2 MiB region of the address
+ *   (index = va) or by the PC (index = pc; 0 when unknown), counter >= 2
+ *   predicts 2 MiB). Such a structure is probed for the predicted size first
+ *   (if it holds it), then for its other sizes from the smallest: a hit
+ *   costs latency x (1 + probes before the right size), a miss latency x
+ *   (sizes held). The extra probes add to the TLB lookup cycles
+ *   (tlb_stats.psp_extra_cycles) and to the access's cycles. Fully
+ *   associative and single-size structures need no prediction. The table
+ *   learns every access that probed such a structure: +1 for a 2 MiB or
+ *   1 GiB translation, -1 for 4 KiB (psp_predictions, psp_mispredictions
+ *   count those accesses and the wrong guesses). Off by default.
+ *
+ * Planned, not yet here (issue 5): prefetching straight into a TLB
+ * structure instead of the PQ. The structures above are laid out so it
+ * adds keys and functions without changing the ones below. Trace
  * formats (VMTR binary, Valgrind lackey import) are in tlbmodel/trace.h;
  * offline replay is `vmemu replay` (cli/replay.c).
  * ---------------------------------------------------------------------------
@@ -122,15 +160,37 @@
  *                                  47:21; SDM 4.10.3); pte: by the physical
  *                                  address of the cached entry, as Virtuoso's
  *                                  pwc.cc (default va)
- *   [walk]           memory  = fixed   (only model so far; "cache" planned)
+ *   [walk]           memory  = fixed | cache  how an entry read is charged
+ *                              (see "Timing model"; default fixed)
  *                    latency = cycles  every level at once
  *                    pml4e_latency, pdpte_latency, pde_latency, pte_latency
- *                              cycles per entry read at that level (default 0)
+ *                              cycles per entry read at that level (default
+ *                              0; memory = fixed only)
  *                    walkers = N >= 1  concurrent page walkers (default 1)
+ *                    memory = cache only (checked only then); defaults are
+ *                    the L1D and L2 of Virtuoso's meteor_lake_pcore.cfg
+ *                    (48 KiB 12-way L1D, data_access_time 4; L2
+ *                    data_access_time 12, so an L1D miss that hits the L2
+ *                    costs 4 + 12 = 16, cumulative as Virtuoso's walks
+ *                    are timed through its hierarchy):
+ *                    cache_sets         = power of two (default 64)
+ *                    cache_ways         = N >= 1 (default 12; cache_sets = 1
+ *                                         makes it fully associative)
+ *                    cache_line         = bytes, power of two 8..4096
+ *                                         (default 64, the x86 line)
+ *                    cache_hit_latency  = cycles (default 4)
+ *                    cache_miss_latency = cycles (default 16)
+ *                    cache_replacement  = lru | fifo | random | srrip
+ *                                         (default lru, as meteor_lake_pcore)
+ *   [pagesize]       predictor = none | 4k | table   (default none; see
+ *                                "Page-size prediction")
+ *                    entries   = power of two up to 65536 (default 64,
+ *                                ASSUMPTION: a small table; Virtuoso's
+ *                                SuperpagePredictor takes table_size)
+ *                    index     = va | pc   (default va)
  *   [prefetch]       prefetchers = none | comma list of stride, h2, distance,
- *                                  asp (at most TLB_MAX_PREFETCHERS; default
- *                                  none). "atp" is recognised and refused
- *                                  (not implemented yet).
+ *                                  asp, sbfp, atp, each at most once
+ *                                  (default none)
  *                    entries     = PQ entries (default 512)    } Virtuoso
  *                    ways        = N | full    (default 4)     } mmu_base_prefetch.cfg
  *                    latency     = cycles      (default 6)     } [tlb_prefetch/pq1]
@@ -149,6 +209,29 @@
  *                       threshold = N (default 3), lookahead = N (default 4),
  *                       degree = 1..16 (default 3), extra = yes|no (default
  *                       no)   (mmu_base_prefetch.cfg asp_prefetcher)
+ *   [prefetch.sbfp]     Vavouliotis et al., ISCA 2021, as configured in
+ *                       Virtuoso's mmu_configs/mmu_atp.cfg ("design points
+ *                       match the paper's evaluated configuration"):
+ *                       counter_bits = 1..16 FDT counter width (default 10,
+ *                                      fdt_counter_bits),
+ *                       threshold = N < 2^counter_bits - 1 (default 100,
+ *                                   fdt_threshold),
+ *                       sampler = 1..4096 entries (default 64, sampler_size),
+ *                       prefetch_walks = yes|no  also offer the free PTEs
+ *                                   of prefetch walks (default yes: Virtuoso
+ *                                   AgileTLBPrefetcher runs SBFP "after
+ *                                   every completed page walk (demand or
+ *                                   prefetch)")
+ *   [prefetch.atp]      fpq = 1..1024 entries per fake prefetch queue
+ *                             (default 16, mmu_atp.cfg fpq_size),
+ *                       enable_bits, select1_bits, select2_bits = 1..16
+ *                             counter widths (default 8, 6, 2: mmu_atp.cfg
+ *                             enable_pref_bits, select1_bits, select2_bits),
+ *                       masp_entries = N, masp_ways = N, entries / ways a
+ *                             power of two (default 64 and 4:
+ *                             AgileTLBPrefetcher.h "64-entry 4-way
+ *                             set-assoc PC table"; its mmu_atp.cfg sets
+ *                             masp_entries = 1024)
  *
  * ---------------------------------------------------------------------------
  * TLB prefetchers
@@ -173,7 +256,8 @@
  *   demand walk (PWC probes and fills included, so it warms the PWCs), but
  *   its cycles and entry reads go to prefetch_walk_cycles /
  *   prefetch_pte_reads, never to the demand cycles, and the PWC hit/lookup
- *   counters stay those of demand walks. Prefetch walks do not occupy a page
+ *   and PTE-cache counters stay those of demand walks (sbfp's free PTEs need
+ *   no walk at all). Prefetch walks do not occupy a page
  *   walker (ASSUMPTION: the model has no background time). With walk = no a
  *   prefetch is free (Virtuoso's model_prefetch_walks = false).
  *   PQ. Probed in parallel with the last TLB level of the path (Virtuoso's
@@ -206,6 +290,60 @@
  *               (lookahead + i) * stride, i < degree, plus VPN - stride
  *               with extra = yes. Needs PCs (tlb_access_pc); a trigger
  *               without a PC (pc 0) is counted in no_pc and ignored.
+ *     sbfp      Sampling-Based Free TLB Prefetching (Vavouliotis, Alvarez,
+ *               Karakostas, Nikas, Koziris, Jimenez, Casas, "Exploiting Page
+ *               Table Locality for Agile TLB Prefetching", ISCA 2021; the
+ *               flow of Virtuoso's AgileTLBPrefetcher.cc). A walk that reads
+ *               the PTE of a 4 KiB page brings its 64-byte line, which holds
+ *               8 PTEs: the others, at free distance d (-7..+7, d != 0,
+ *               within the line) from the demand PTE, are "free". After
+ *               every demand walk, and every prefetch walk of another
+ *               prefetcher (prefetch_walks = yes), each free PTE is a
+ *               candidate: VPN + d is translated with the callback and is
+ *               failed unless it is mapped as a 4 KiB page whose PTE lies in
+ *               the same line. The Free Distance Table (FDT) holds one
+ *               saturating counter per d. A candidate whose counter exceeds
+ *               threshold goes to the PQ as above (issued or duplicate) with
+ *               no walk and no cycles (the line is already read); otherwise
+ *               it is put in the Sampler (FIFO, no duplicate check; counted
+ *               in sampled), so for sbfp candidates = issued + duplicate +
+ *               failed + sampled. Training: a demand walk whose page is in
+ *               the Sampler (sampler_hits) removes the entry and increments
+ *               the counter of its d; a PQ hit on an entry sbfp issued
+ *               increments the counter of the entry's d. When a counter
+ *               reaches 2^counter_bits - 1 every counter is halved
+ *               (fdt_decays). triggers counts the walks whose line it
+ *               examined; a PQ hit triggers nothing else. sbfp acts first on
+ *               a trigger, before the other prefetchers.
+ *     atp       Agile TLB Prefetcher (same paper and Virtuoso file). Three
+ *               child prefetchers: P0 = H2P (as h2), P1 = MASP (a PC-indexed
+ *               table, masp_entries entries in sets of masp_ways, round-robin
+ *               replacement after invalid ways; an entry remembers the last
+ *               miss VPN E and stride S: on a miss to A with the same PC it
+ *               predicts A + S (S != 0) and A + (A - E) (when non-zero and
+ *               different), then sets S = A - E, E = A; a new PC allocates
+ *               with no prediction; a trigger without a PC (pc 0) gives no
+ *               MASP prediction and counts in no_pc), P2 = STP (A - 2, A - 1,
+ *               A + 1, A + 2). Each child has a fake prefetch queue (FPQ,
+ *               FIFO of fpq VPNs). On a trigger ATP (1) probes the three
+ *               FPQs for the VPN (h0, h1, h2: would the child have caught
+ *               this miss); (2) updates three saturating counters by the
+ *               paper's Figure 7 truth table: enable_pref -1 when no FPQ
+ *               hit, +1 otherwise; select_1 +1 when only P0 hit, -1 when P0
+ *               missed and P1 or P2 hit; select_2 +1 when P2 hit and P1
+ *               missed, -1 when P1 hit and P2 missed; (3) chooses: prefetching
+ *               off (disabled) while enable_pref's top bit is 0, else P0 when
+ *               select_1's top bit is 1, else P2 when select_2's top bit is
+ *               1, else P1 (chose[]); (4) issues the chosen child's
+ *               predictions as candidates; (5) puts every child's predictions
+ *               that are mapped (and, with sbfp also configured, the free
+ *               PTEs of their lines that sbfp would admit) in that child's
+ *               FPQ (an entry already there is not added twice); (6) updates
+ *               MASP. Counters start at 0 (Virtuoso), so ATP stays off until
+ *               2^(enable_bits - 1) more FPQ hits than misses.
+ *               Deviation from Virtuoso, which runs ATP only on PQ misses:
+ *               ATP triggers as every prefetcher here (demand walks and PQ
+ *               hits).
  * ---------------------------------------------------------------------------
  */
 #ifndef TLBMODEL_TLBMODEL_H
@@ -223,7 +361,8 @@
 #define TLB_PWC_LEVELS 3u    /* PML4E, PDPTE, PDE caches */
 #define TLB_NAME_MAX 32u     /* structure name buffer, including the NUL */
 #define TLB_NONE 0xffu       /* "no structure" in struct tlb_result */
-#define TLB_MAX_PREFETCHERS 4u /* prefetchers sharing the prefetch queue */
+#define TLB_MAX_PREFETCHERS 6u /* prefetchers sharing the prefetch queue (each kind once) */
+#define TLB_SBFP_DISTANCES 14u /* free distances -7..-1, +1..+7 */
 #define TLB_PF_MAX_DEGREE 16u  /* distance slots, asp degree */
 
 /* Page sizes, as a bit mask (struct tlb_struct_desc.page_sizes). */
@@ -259,11 +398,38 @@ enum tlb_fill { TLB_FILL_MISS = 0, TLB_FILL_EVICTION };
 /* PWC tagging; see [pwc] tag above. */
 enum tlb_pwc_tag { TLB_PWC_TAG_VA = 0, TLB_PWC_TAG_PTE };
 
-/* Memory model charged per page-table entry read by a walk. */
-enum tlb_walk_mem { TLB_WALK_FIXED = 0 };
+/* Memory model charged per page-table entry read by a walk ([walk] memory). */
+enum tlb_walk_mem { TLB_WALK_FIXED = 0, TLB_WALK_CACHE };
+
+/* [walk] cache_*: the PTE cache of memory = cache (see "Timing model"). */
+struct tlb_walk_cache_desc {
+	uint32_t sets;             /* power of two */
+	uint32_t ways;             /* >= 1; sets * ways <= 2^24 */
+	uint32_t line_bytes;       /* power of two, 8..4096 */
+	uint32_t hit_latency;      /* cycles per entry found in the cache */
+	uint32_t miss_latency;     /* cycles per entry not found (the line is filled) */
+	enum tlb_repl repl;
+};
+
+/* [pagesize] predictor: see "Page-size prediction" above. */
+enum tlb_psp_kind { TLB_PSP_NONE = 0, TLB_PSP_4K, TLB_PSP_TABLE };
+
+struct tlb_psp_desc {
+	enum tlb_psp_kind kind;
+	uint32_t entries;           /* table: 2-bit counters, power of two */
+	bool index_pc;              /* table: indexed by the PC, else by the 2 MiB region */
+};
 
 /* TLB prefetchers ([prefetch] prefetchers = ...). */
-enum tlb_pf_kind { TLB_PF_STRIDE = 0, TLB_PF_H2, TLB_PF_DISTANCE, TLB_PF_ASP, TLB_PF_NKINDS };
+enum tlb_pf_kind {
+	TLB_PF_STRIDE = 0,
+	TLB_PF_H2,
+	TLB_PF_DISTANCE,
+	TLB_PF_ASP,
+	TLB_PF_SBFP,
+	TLB_PF_ATP,
+	TLB_PF_NKINDS
+};
 
 /* [prefetch] and [prefetch.NAME]: see "TLB prefetchers" above. */
 struct tlb_prefetch_desc {
@@ -279,6 +445,13 @@ struct tlb_prefetch_desc {
 	uint32_t asp_entries, asp_threshold;     /* [prefetch.asp] */
 	uint32_t asp_lookahead, asp_degree;
 	bool asp_extra;
+	uint32_t sbfp_counter_bits;              /* [prefetch.sbfp] counter_bits */
+	uint32_t sbfp_threshold;                 /* threshold */
+	uint32_t sbfp_sampler;                   /* sampler entries */
+	bool sbfp_prefetch_walks;                /* prefetch_walks */
+	uint32_t atp_fpq;                        /* [prefetch.atp] fpq entries */
+	uint32_t atp_enable_bits, atp_select1_bits, atp_select2_bits;
+	uint32_t atp_masp_entries, atp_masp_ways;
 };
 
 /* "ways = full": fully associative, resolved to ways = entries. */
@@ -320,16 +493,19 @@ struct tlb_machine {
 	enum tlb_repl pwc_repl;                      /* [pwc] replacement */
 	enum tlb_pwc_tag pwc_tag;                    /* [pwc] tag */
 	enum tlb_walk_mem walk_mem;                  /* [walk] memory */
+	struct tlb_walk_cache_desc walk_cache;       /* [walk] cache_* (memory = cache) */
 	uint32_t walk_latency[TLB_PT_LEVELS];        /* [walk] cycles per entry: PML4E, PDPTE, PDE, PTE */
 	uint32_t walkers;                            /* [walk] walkers */
 	struct tlb_prefetch_desc pf;                 /* [prefetch], [prefetch.NAME] */
+	struct tlb_psp_desc psp;                     /* [pagesize] */
 };
 
 /*
- * Reset m to the empty machine: no structures, no PWC, walk latencies 0,
- * one walker, seed 1, PWC replacement lru and tagging by va, no prefetcher
- * (with the [prefetch*] defaults listed above in place for when one is
- * named).
+ * Reset m to the empty machine: no structures, no PWC, walk memory fixed
+ * with latencies 0 (the [walk] cache_* defaults listed above in place for
+ * memory = cache), one walker, seed 1, PWC replacement lru and tagging by
+ * va, no prefetcher (with the [prefetch*] defaults listed above in place
+ * for when one is named).
  */
 void tlb_machine_init(struct tlb_machine *m);
 
@@ -363,7 +539,10 @@ int tlb_machine_set(struct tlb_machine *m, const char *section, const char *key,
  * size at one level of one path that is not a power of two or above
  * TLB_MAX_BANKS, or that mix fill policies; for each PWC level with entries,
  * the same geometry checks; walkers outside 1..TLB_MAX_WALKERS; a latency
- * above 2^20 cycles; an enum value out of range.
+ * above 2^20 cycles; an enum value out of range; with memory = cache,
+ * cache_sets not a power of two, cache_ways 0 or cache_sets * cache_ways
+ * above 2^24, cache_line not a power of two in 8..4096, a cache latency
+ * above 2^20 cycles.
  */
 int tlb_machine_validate(const struct tlb_machine *m, char *err, size_t errlen);
 
@@ -412,6 +591,7 @@ struct tlb_result {
 	uint8_t level;         /* level (1..) of the structure that hit; 0 = walked */
 	uint8_t structure;     /* index in machine.s[] that hit; TLB_NONE = walked */
 	uint8_t pte_reads;     /* page-table entries read from memory (0 on a hit) */
+	uint8_t pte_cache_hits; /* of which found in the PTE cache (memory = cache) */
 	int8_t pwc_hit;        /* deepest PWC level hit (0 PML4E .. 2 PDE); -1 none */
 	bool pq_hit;           /* missed every level, served by the prefetch queue */
 };
@@ -419,13 +599,20 @@ struct tlb_result {
 /* Counters of one prefetcher (see "TLB prefetchers" above). */
 struct tlb_prefetch_stats {
 	uint64_t triggers;     /* misses it observed */
-	uint64_t candidates;   /* pages it predicted: issued + duplicate + failed */
+	uint64_t candidates;   /* pages it predicted: issued + duplicate + failed (+ sampled) */
 	uint64_t issued;       /* inserted in the PQ */
 	uint64_t useful;       /* PQ entries it issued that a demand access hit */
 	uint64_t useless;      /* PQ entries it issued evicted or invalidated unused */
 	uint64_t duplicate;    /* candidates already in a TLB, the PQ, or the demand page */
 	uint64_t failed;       /* candidates unmapped, out of range or untranslatable */
-	uint64_t no_pc;        /* asp: triggers without a PC (ignored) */
+	uint64_t no_pc;        /* asp: triggers without a PC (ignored); atp: with no MASP prediction */
+	uint64_t sampled;      /* sbfp: free PTEs put in the Sampler */
+	uint64_t sampler_hits; /* sbfp: demand walks whose page was in the Sampler */
+	uint64_t fdt_decays;   /* sbfp: times every FDT counter was halved */
+	uint32_t fdt[TLB_SBFP_DISTANCES]; /* sbfp: FDT counters now, d = -7..-1, +1..+7 */
+	uint64_t disabled;     /* atp: triggers with prefetching off */
+	uint64_t chose[3];     /* atp: triggers that chose P0 H2P, P1 MASP, P2 STP */
+	uint32_t atp_counters[3]; /* atp: enable_pref, select_1, select_2 now */
 };
 
 /* Counters of one structure (a structure's misses are its probes that missed). */
@@ -448,6 +635,8 @@ struct tlb_stats {
 	uint64_t walks;                          /* accesses that missed every level */
 	uint64_t walks_by_size[3];               /* 4 KiB, 2 MiB, 1 GiB */
 	uint64_t pte_reads;                      /* entries read by walks */
+	uint64_t pte_cache_hits;                 /* of which hit the PTE cache (memory = cache) */
+	uint64_t pte_cache_misses;               /* of which missed it */
 	uint64_t pwc_lookups[TLB_PWC_LEVELS];    /* probes per PWC level */
 	uint64_t pwc_hits[TLB_PWC_LEVELS];       /* walks whose deepest hit was this level */
 	uint64_t tlb_cycles;                     /* lookup cycles (hits and misses) */
@@ -460,6 +649,9 @@ struct tlb_stats {
 	uint32_t nstructs;
 	struct tlb_struct_stats s[TLB_MAX_STRUCTS]; /* same order as machine.s[] */
 	/* prefetching (all 0 without [prefetch] prefetchers) */
+	uint64_t psp_predictions;                /* accesses that probed a multi-size structure */
+	uint64_t psp_mispredictions;             /* of which predicted the wrong size */
+	uint64_t psp_extra_cycles;               /* their extra probes (in tlb_cycles) */
 	uint64_t pq_hits;                        /* accesses served by the PQ */
 	uint64_t prefetch_walks;                 /* walks made for issued prefetches */
 	uint64_t prefetch_pte_reads;             /* entries they read */
