@@ -80,24 +80,25 @@ static bool reserve_reqs(size_t n)
 static uint64_t evict(const struct mos_victim *v, size_t n)
 {
 	size_t nreq = 0;
-	bool wp[BATCH] = { 0 };
+	bool wp[BATCH] = { 0 }, queued[BATCH] = { 0 };
 	uint64_t now = vm_now_ns();
 	for (size_t i = 0; i < n; i++) {
-		/* a clean victim needs no protection: its copy is valid and a
-		 * write to it already blocks in a WP fault */
 		/* a page an access sampler took away is not resident: bring it
 		 * back, or its contents would be written as zeros (or, clean,
 		 * come back from the stash behind MimicOS' back) */
 		smp_range_restore(v[i].vaddr, v[i].len);
+		/* a clean victim needs no protection: its copy is valid and a
+		 * write to it already blocks in a WP fault */
 		if (!v[i].write)
 			continue;
 		wp[i] = uffd_writeprotect(rt.uffd, v[i].vaddr, v[i].len, true) == 0;
 		size_t pages = v[i].len / PAGE;
-		if (!reserve_reqs(nreq + pages))
-			break;
+		if (!wp[i] || !reserve_reqs(nreq + pages))
+			continue; /* not written: finished as failed below, stays resident */
+		queued[i] = true;
 		memset(sw.vec, 0, pages);
 		if (mincore((void *)(uintptr_t)v[i].vaddr, v[i].len, sw.vec))
-			memset(sw.vec, 0, pages); /* unmapped? write zeros, finish fails below */
+			memset(sw.vec, 0, pages); /* not while rt.lock keeps munmap out */
 		for (size_t p = 0; p < pages; p++) {
 			bool have = sw.vec[p] & 1;
 			void *src = have ? (void *)(uintptr_t)(v[i].vaddr + p * PAGE) : rt.zero_buf;
@@ -111,13 +112,14 @@ static uint64_t evict(const struct mos_victim *v, size_t n)
 			sw.req[nreq++] = (struct vm_swap_req){ src, off, (uint32_t)PAGE };
 		}
 	}
-	bool okr[BATCH * 512];
-	int err = vm_swapio_rw(&rt.swapio, true, sw.req, nreq, nreq <= BATCH * 512 ? okr : NULL);
+	int err = vm_swapio_rw(&rt.swapio, true, sw.req, nreq, NULL);
 	uint64_t bytes = 0;
 	for (size_t i = 0; i < nreq; i++)
 		bytes += sw.req[i].len;
 	for (size_t i = 0; i < n; i++) {
-		bool ok = !v[i].write || (wp[i] && !err);
+		/* any write error fails the whole batch: simple, and nothing is
+		 * dropped whose copy is not known to be in its slot */
+		bool ok = !v[i].write || (queued[i] && !err);
 		if (ok)
 			ok = syscall(SYS_madvise, (void *)(uintptr_t)v[i].vaddr, v[i].len,
 				     MADV_DONTNEED) == 0;
