@@ -107,30 +107,36 @@ const char *tlb_fill_name(enum tlb_fill f)
 	return (unsigned)f < 2u ? fill_names[f] : "?";
 }
 
-static bool parse_repl(const char *v, enum tlb_repl *out)
+/* Index of v (trimmed, any case) among the n names in *out; false if none. */
+static bool parse_name(const char *v, const char *const *names, unsigned n, unsigned *out)
 {
 	char buf[16];
 	if (!trim_copy(v, buf, sizeof buf))
 		return false;
-	for (unsigned i = 0; i < 4u; i++)
-		if (ieq(buf, repl_names[i])) {
-			*out = (enum tlb_repl)i;
+	for (unsigned i = 0; i < n; i++)
+		if (ieq(buf, names[i])) {
+			*out = i;
 			return true;
 		}
 	return false;
 }
 
+static bool parse_repl(const char *v, enum tlb_repl *out)
+{
+	unsigned i;
+	if (!parse_name(v, repl_names, 4u, &i))
+		return false;
+	*out = (enum tlb_repl)i;
+	return true;
+}
+
 static bool parse_fill(const char *v, enum tlb_fill *out)
 {
-	char buf[16];
-	if (!trim_copy(v, buf, sizeof buf))
+	unsigned i;
+	if (!parse_name(v, fill_names, 2u, &i))
 		return false;
-	for (unsigned i = 0; i < 2u; i++)
-		if (ieq(buf, fill_names[i])) {
-			*out = (enum tlb_fill)i;
-			return true;
-		}
-	return false;
+	*out = (enum tlb_fill)i;
+	return true;
 }
 
 /* Comma list of 4K/2M/1G (also 4KB, 4KiB, ...). */
