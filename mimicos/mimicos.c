@@ -760,6 +760,17 @@ size_t mos_scan(struct mos *m, uint64_t max_pages, struct mos_range *out, size_t
 	return n;
 }
 
+bool mos_next_mapped(const struct mos *m, uint64_t from, uint64_t end, uint64_t *leaf_vaddr,
+		     uint32_t *page_shift)
+{
+	struct pt_leaf lf;
+	if (!pt_next_leaf(&m->env.pt, from, end, &lf))
+		return false;
+	*leaf_vaddr = lf.vaddr;
+	*page_shift = lf.page_shift;
+	return true;
+}
+
 size_t mos_phys_ranges(const struct mos *m, uint64_t start, uint64_t end,
 		       struct mos_phys_range *out, size_t max_out)
 {

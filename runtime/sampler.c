@@ -31,9 +31,11 @@
 
 #define PAGE 4096ull
 #define RING_SLOTS (1u << 16)
-#define STASH_BYTES (64ull << 30)  /* virtual; one 4 KiB slot per stashed page */
+#define WIN_PAGES 64u              /* pages of a stash window (bits of a uint64_t) */
+#define WIN_BYTES ((uint64_t)WIN_PAGES * PAGE)
+#define STASH_BYTES (256ull << 30) /* virtual; one window slot per window with stashed pages */
 #define MODEL_BATCH 64             /* records translated and modeled per rt.lock hold */
-#define ARM_BATCH 64               /* pages armed per rt.lock hold */
+#define ARM_BATCH 8                /* protect blocks armed per rt.lock hold */
 #define PERF_PAGES 64              /* data pages of each perf ring buffer */
 #define PERF_MAX_CPUS 64
 
@@ -57,11 +59,12 @@ struct source {
 	struct tlb *model;
 };
 
-/* Stash table entry: page -> stash slot. key 0 = empty, 1 = deleted. */
+/* Stash table entry: a window with pages in the stash. base 0 = empty, 1 = deleted. */
 struct sent {
-	uint64_t page;
-	uint32_t slot;
-	uint8_t owner;
+	uint64_t base;    /* WIN_BYTES-aligned virtual address of the window */
+	uint64_t stashed; /* bit i: page base + i * PAGE is in the stash */
+	uint64_t trap;    /* of those, the pages tlbtrap took (the others: protect) */
+	uint32_t slot;    /* stash window: S.stash + slot * WIN_BYTES */
 };
 
 static struct {
@@ -87,8 +90,8 @@ static struct {
 	uint64_t rng;
 	struct mos_phys_range *runs;
 	size_t runs_cap;
-	uint64_t *picks;
-	size_t picks_cap;
+	struct piece { uint64_t start, len; } *picks; /* blocks chosen this round */
+	size_t npicks, picks_cap;
 	/* perf */
 	int perf_fd[PERF_MAX_CPUS];
 	struct perf_event_mmap_page *perf_mp[PERF_MAX_CPUS];
@@ -128,33 +131,43 @@ static void emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_
 
 /* ---------------------------------------------------------------- stash */
 
-static uint64_t hash_page(uint64_t page)
+/*
+ * Pages are taken away in windows: the WIN_PAGES pages of a WIN_BYTES-aligned
+ * virtual window share one stash window at the same offsets, so a run of
+ * pages moves with one UFFDIO_MOVE. That matters: each ioctl flushes the TLB
+ * of every CPU running the program, which cost ~20 us per ioctl on the 2-vCPU
+ * VM this was built on whether it moved 1 page or 64 (the kernel batches the
+ * flush of a run), and ~1.3 us per page without another CPU to interrupt.
+ */
+
+static uint64_t hash_win(uint64_t base)
 {
-	uint64_t x = page >> 12;
+	uint64_t x = base / WIN_BYTES;
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
 	return x;
 }
 
-static struct sent *tab_find(uint64_t page)
+static struct sent *win_find(uint64_t base)
 {
 	if (!S.tab_cap)
 		return NULL;
-	for (size_t i = hash_page(page) & (S.tab_cap - 1);; i = (i + 1) & (S.tab_cap - 1)) {
-		if (S.tab[i].page == page)
+	for (size_t i = hash_win(base) & (S.tab_cap - 1);; i = (i + 1) & (S.tab_cap - 1)) {
+		if (S.tab[i].base == base)
 			return &S.tab[i];
-		if (S.tab[i].page == 0)
+		if (S.tab[i].base == 0)
 			return NULL;
 	}
 }
 
-static void tab_put_raw(struct sent *tab, size_t cap, const struct sent *e)
+static struct sent *tab_put_raw(struct sent *tab, size_t cap, const struct sent *e)
 {
-	size_t i = hash_page(e->page) & (cap - 1);
-	while (tab[i].page > 1)
+	size_t i = hash_win(e->base) & (cap - 1);
+	while (tab[i].base > 1)
 		i = (i + 1) & (cap - 1);
 	tab[i] = *e;
+	return &tab[i];
 }
 
 /* Make room for one more entry: rehash at half full (live + deleted). */
@@ -169,7 +182,7 @@ static int tab_reserve(void)
 	if (!t)
 		return -1;
 	for (size_t i = 0; i < S.tab_cap; i++)
-		if (S.tab[i].page > 1)
+		if (S.tab[i].base > 1)
 			tab_put_raw(t, cap, &S.tab[i]);
 	ialloc_free(S.tab);
 	S.tab = t;
@@ -178,20 +191,13 @@ static int tab_reserve(void)
 	return 0;
 }
 
-static void tab_del(struct sent *e)
-{
-	e->page = 1;
-	S.tab_used--;
-	S.tab_dead++;
-}
-
 static int slot_alloc(uint32_t *slot)
 {
 	if (S.nfree) {
 		*slot = S.free_slots[--S.nfree];
 		return 0;
 	}
-	if ((uint64_t)S.stash_next >= STASH_BYTES / PAGE)
+	if ((uint64_t)S.stash_next >= STASH_BYTES / WIN_BYTES)
 		return -1;
 	*slot = S.stash_next++;
 	return 0;
@@ -210,116 +216,240 @@ static void slot_free(uint32_t slot)
 	S.free_slots[S.nfree++] = slot;
 }
 
-static uint64_t slot_addr(uint32_t slot) { return S.stash + (uint64_t)slot * PAGE; }
-
-/* One UFFDIO_MOVE of a page; 0 or -errno. */
-static int move_page(uint64_t dst, uint64_t src, bool wake)
+/* The window entry of base, created (with a stash window) if absent; NULL
+ * when out of internal memory or stash address space. */
+static struct sent *win_get(uint64_t base)
 {
-	struct uffdio_move m = { .dst = dst, .src = src, .len = PAGE,
-				 .mode = wake ? 0 : UFFDIO_MOVE_MODE_DONTWAKE };
-	for (;;) {
-		if (ioctl(rt.uffd, UFFDIO_MOVE, &m) == 0)
-			return 0;
-		if (errno != EAGAIN)
-			return -errno;
-		if (m.move > 0)
-			return 0; /* moved (the whole page) before EAGAIN */
-	}
+	struct sent *e = win_find(base);
+	if (e)
+		return e;
+	uint32_t slot;
+	if (tab_reserve() || slot_alloc(&slot))
+		return NULL;
+	S.tab_used++;
+	return tab_put_raw(S.tab, S.tab_cap, &(struct sent){ .base = base, .slot = slot });
+}
+
+/* Forget e once nothing of its window is stashed. */
+static void win_put(struct sent *e)
+{
+	if (e->stashed)
+		return;
+	slot_free(e->slot);
+	e->base = 1;
+	S.tab_used--;
+	S.tab_dead++;
+}
+
+static uint64_t stash_addr(const struct sent *e, unsigned i)
+{
+	return S.stash + (uint64_t)e->slot * WIN_BYTES + (uint64_t)i * PAGE;
+}
+
+/* Bits [i, j) of a window mask. */
+static uint64_t bits(unsigned i, unsigned j)
+{
+	uint64_t hi = j >= 64 ? ~0ull : (1ull << j) - 1;
+	return hi & ~((1ull << i) - 1);
 }
 
 /*
- * Take page away into the stash for `owner` (rt.lock held). Only pages
- * MimicOS maps (so the range is managed and registered) and the host has.
- * Returns 0 or -errno (ENOENT: not present on the host).
+ * UFFDIO_MOVE of len bytes (whole pages), continuing after partial moves.
+ * Returns the bytes moved; *err is 0 when all moved, else -errno for the
+ * page at dst + the returned count (EEXIST: dst present, ENOENT: src absent).
  */
-static int stash_out(uint64_t page, unsigned owner)
+static uint64_t move_run(uint64_t dst, uint64_t src, uint64_t len, bool wake, int *err)
+{
+	uint64_t done = 0;
+	int again = 0;
+	*err = 0;
+	while (done < len) {
+		struct uffdio_move m = { .dst = dst + done, .src = src + done, .len = len - done,
+					 .mode = wake ? 0 : UFFDIO_MOVE_MODE_DONTWAKE };
+		if (ioctl(rt.uffd, UFFDIO_MOVE, &m) == 0)
+			return len;
+		int e = errno;
+		if (m.move > 0) {
+			done += (uint64_t)m.move;
+			again = 0;
+		} else if (e != EAGAIN || ++again > 8) {
+			*err = -e;
+			break;
+		}
+	}
+	return done;
+}
+
+static bool mapped(uint64_t page)
 {
 	uint64_t pfn;
 	uint32_t shift;
-	if (S.quiesced)
-		return -ESHUTDOWN;
-	if (mos_translate(rt.mos, page, &pfn, &shift) != MOS_OK)
-		return -ENOENT;
-	if (tab_find(page))
-		return -EEXIST;
-	uint32_t slot;
-	if (tab_reserve() || slot_alloc(&slot))
-		return -ENOMEM;
-	int r = move_page(slot_addr(slot), page, false);
-	if (r) {
-		slot_free(slot);
-		if (r != -ENOENT) {
-			S.src[owner].arm_failed++;
-			S.src[owner].arm_errno = -r;
+	return mos_translate(rt.mos, page, &pfn, &shift) == MOS_OK;
+}
+
+/*
+ * Take the pages [start, start + n pages) of one window away into the stash
+ * for `owner` (rt.lock held): those MimicOS maps (so the range is managed and
+ * registered), not taken already, and present on the host, moving each run
+ * with one ioctl. Returns the pages taken.
+ */
+static unsigned stash_out(uint64_t start, unsigned n, unsigned owner)
+{
+	if (S.quiesced || !n)
+		return 0;
+	uint64_t base = start & ~(WIN_BYTES - 1);
+	unsigned first = (unsigned)((start - base) / PAGE), end = first + n;
+	struct sent *e = win_get(base);
+	if (!e)
+		return 0;
+	unsigned taken = 0;
+	for (unsigned i = first; i < end;) {
+		unsigned j = i;
+		while (j < end && !(e->stashed >> j & 1) && mapped(base + (uint64_t)j * PAGE))
+			j++;
+		if (j == i) {
+			i++;
+			continue;
 		}
-		return r;
+		while (i < j) {
+			int err;
+			unsigned k = (unsigned)(move_run(stash_addr(e, i), base + (uint64_t)i * PAGE,
+							 (uint64_t)(j - i) * PAGE, false, &err) / PAGE);
+			uint64_t m = bits(i, i + k);
+			e->stashed |= m;
+			if (owner == OWN_TLBTRAP)
+				e->trap |= m;
+			/* UFFDIO_MOVE does not carry the userfaultfd write protection
+			 * that swap's dirty tracking set: the page can no longer be
+			 * proven clean */
+			for (unsigned q = i; q < i + k; q++)
+				mos_page_dirty(rt.mos, base + (uint64_t)q * PAGE);
+			taken += k;
+			i += k;
+			if (i < j) { /* page i could not be taken: skip it */
+				if (err != -ENOENT) {
+					S.src[owner].arm_failed++;
+					S.src[owner].arm_errno = -err;
+				}
+				i++;
+			}
+		}
 	}
-	/* UFFDIO_MOVE does not carry the userfaultfd write protection that
-	 * swap's dirty tracking set: the page can no longer be proven clean */
-	mos_page_dirty(rt.mos, page);
-	struct sent e = { .page = page, .slot = slot, .owner = (uint8_t)owner };
-	tab_put_raw(S.tab, S.tab_cap, &e);
-	S.tab_used++;
-	S.src[owner].armed++;
-	if (++S.stashed > S.stashed_peak)
+	S.src[owner].armed += taken;
+	S.stashed += taken;
+	if (S.stashed > S.stashed_peak)
 		S.stashed_peak = S.stashed;
-	return 0;
+	win_put(e);
+	return taken;
 }
 
-/* Give e's page back (rt.lock held), waking threads waiting on it. */
-static void stash_in(struct sent *e, bool wake)
+/* Take [start, start + len) away for owner, window by window (rt.lock held). */
+static uint64_t stash_out_range(uint64_t start, uint64_t len, unsigned owner)
 {
-	uint64_t page = e->page, src = slot_addr(e->slot);
-	int r = move_page(page, src, wake);
-	if (r == -EEXIST) {
-		/* the runtime populated the page meanwhile: that content wins */
-		syscall(SYS_madvise, (void *)src, PAGE, MADV_DONTNEED);
-	} else if (r) {
-		/* not movable back (should not happen): copy it, then drop */
-		struct uffdio_copy c = { .dst = page, .src = src, .len = PAGE };
-		if (ioctl(rt.uffd, UFFDIO_COPY, &c) && errno != EEXIST)
-			S.restore_errors++;
-		syscall(SYS_madvise, (void *)src, PAGE, MADV_DONTNEED);
-		if (wake)
-			uffd_wake(rt.uffd, page, PAGE);
+	uint64_t taken = 0;
+	for (uint64_t p = start, end = start + len; p < end;) {
+		uint64_t next = (p & ~(WIN_BYTES - 1)) + WIN_BYTES;
+		if (next > end)
+			next = end;
+		taken += stash_out(p, (unsigned)((next - p) / PAGE), owner);
+		p = next;
 	}
-	slot_free(e->slot);
-	tab_del(e);
-	S.stashed--;
+	return taken;
 }
 
-/* Drop e's stashed copy: the program discarded the page. */
-static void stash_drop(struct sent *e)
+/*
+ * Give back the stashed pages of e in mask (rt.lock held), a run per ioctl,
+ * waking threads waiting on them when wake. Returns the pages given back.
+ * e may be forgotten on return.
+ */
+static unsigned stash_in(struct sent *e, uint64_t mask, bool wake)
 {
-	syscall(SYS_madvise, (void *)slot_addr(e->slot), PAGE, MADV_DONTNEED);
-	slot_free(e->slot);
-	tab_del(e);
-	S.stashed--;
+	mask &= e->stashed;
+	unsigned back = 0;
+	for (unsigned i = 0; i < WIN_PAGES && (mask >> i);) {
+		if (!(mask >> i & 1)) {
+			i++;
+			continue;
+		}
+		unsigned j = i;
+		while (j < WIN_PAGES && (mask >> j & 1))
+			j++;
+		while (i < j) {
+			uint64_t page = e->base + (uint64_t)i * PAGE;
+			int err;
+			unsigned k = (unsigned)(move_run(page, stash_addr(e, i), (uint64_t)(j - i) * PAGE,
+							 wake, &err) / PAGE);
+			back += k;
+			i += k;
+			if (i == j)
+				break;
+			page = e->base + (uint64_t)i * PAGE;
+			uint64_t src = stash_addr(e, i);
+			if (err != -EEXIST) {
+				/* not movable back (should not happen): copy it */
+				struct uffdio_copy c = { .dst = page, .src = src, .len = PAGE };
+				if (ioctl(rt.uffd, UFFDIO_COPY, &c) && errno != EEXIST)
+					S.restore_errors++;
+				if (wake)
+					uffd_wake(rt.uffd, page, PAGE);
+			} /* EEXIST: the runtime populated the page meanwhile; that content wins */
+			syscall(SYS_madvise, (void *)src, PAGE, MADV_DONTNEED);
+			back++;
+			i++;
+		}
+	}
+	e->stashed &= ~mask;
+	e->trap &= ~mask;
+	S.stashed -= back;
+	win_put(e);
+	return back;
 }
 
-/* Apply fn to every stashed page in [start, start+len), optionally only of one owner. */
-static void for_range(uint64_t start, uint64_t len, int owner, void (*fn)(struct sent *))
+/* Drop the stashed copies of e in mask: the program discarded those pages. */
+static unsigned stash_drop(struct sent *e, uint64_t mask)
 {
-	if (!S.tab_used)
+	mask &= e->stashed;
+	for (unsigned i = 0; i < WIN_PAGES; i++)
+		if (mask >> i & 1)
+			syscall(SYS_madvise, (void *)stash_addr(e, i), PAGE, MADV_DONTNEED);
+	unsigned n = (unsigned)__builtin_popcountll(mask);
+	e->stashed &= ~mask;
+	e->trap &= ~mask;
+	S.stashed -= n;
+	win_put(e);
+	return n;
+}
+
+/* Apply fn(e, mask of its pages inside the range) to every window holding
+ * stashed pages in [start, start + len). */
+static void for_range(uint64_t start, uint64_t len, unsigned (*fn)(struct sent *, uint64_t))
+{
+	if (!S.tab_used || !len)
 		return;
 	start &= ~(PAGE - 1);
-	uint64_t end = start + len;
-	if (len / PAGE <= S.tab_used) {
-		for (uint64_t p = start; p < end; p += PAGE) {
-			struct sent *e = tab_find(p);
-			if (e && (owner < 0 || e->owner == owner))
-				fn(e);
+	uint64_t end = start + len < start ? ~0ull & ~(PAGE - 1) : start + len;
+	uint64_t first = start & ~(WIN_BYTES - 1);
+	if ((end - first) / WIN_BYTES <= S.tab_used) {
+		for (uint64_t b = first; b < end; b += WIN_BYTES) {
+			struct sent *e = win_find(b);
+			uint64_t lo = b < start ? (start - b) / PAGE : 0;
+			uint64_t hi = end - b >= WIN_BYTES ? WIN_PAGES : (end - b) / PAGE;
+			if (e)
+				fn(e, bits((unsigned)lo, (unsigned)hi));
 		}
 		return;
 	}
 	for (size_t i = 0; i < S.tab_cap; i++) {
 		struct sent *e = &S.tab[i];
-		if (e->page > 1 && e->page >= start && e->page < end && (owner < 0 || e->owner == owner))
-			fn(e);
+		if (e->base <= 1 || e->base + WIN_BYTES <= start || e->base >= end)
+			continue;
+		uint64_t lo = e->base < start ? (start - e->base) / PAGE : 0;
+		uint64_t hi = end - e->base >= WIN_BYTES ? WIN_PAGES : (end - e->base) / PAGE;
+		fn(e, bits((unsigned)lo, (unsigned)hi));
 	}
 }
 
-static void restore_nowake(struct sent *e) { stash_in(e, true); }
+static unsigned restore_wake(struct sent *e, uint64_t mask) { return stash_in(e, mask, true); }
 
 /* ------------------------------------------------------------- tlbtrap */
 
@@ -330,7 +460,7 @@ static void tlb_insert(uint64_t page)
 	S.fifo[S.tt_head] = page;
 	S.tt_head = (S.tt_head + 1) % S.tt_entries;
 	if (victim && victim != page)
-		stash_out(victim, OWN_TLBTRAP);
+		stash_out(victim, 1, OWN_TLBTRAP);
 }
 
 /* ------------------------------------------------------- fault-path hooks */
@@ -340,11 +470,12 @@ bool smp_fault(uint64_t addr, bool write, uint32_t tid)
 	if (!S.tab_used)
 		return false;
 	uint64_t page = addr & ~(PAGE - 1);
-	struct sent *e = tab_find(page);
-	if (!e)
+	struct sent *e = win_find(page & ~(WIN_BYTES - 1));
+	uint64_t bit = 1ull << ((page & (WIN_BYTES - 1)) / PAGE);
+	if (!e || !(e->stashed & bit))
 		return false;
-	unsigned owner = e->owner;
-	stash_in(e, true);
+	unsigned owner = (e->trap & bit) ? OWN_TLBTRAP : OWN_PROTECT;
+	stash_in(e, bit, true);
 	if (S.child || S.quiesced)
 		return true;
 	emit(owner, addr, write, tid, vm_now_ns());
@@ -359,20 +490,22 @@ void smp_populated(uint64_t addr, bool write, uint32_t tid, uint64_t start, uint
 		return;
 	uint64_t page = addr & ~(PAGE - 1);
 	emit(VM_SRC_TLBTRAP, addr, write, tid, vm_now_ns());
-	for (uint64_t p = start; p < start + len; p += PAGE)
-		if (p != page)
-			stash_out(p, OWN_TLBTRAP); /* resident, not in the emulated TLB */
+	/* resident, not in the emulated TLB: all but the faulting page */
+	if (page > start)
+		stash_out_range(start, page - start, OWN_TLBTRAP);
+	if (page + PAGE < start + len)
+		stash_out_range(page + PAGE, start + len - page - PAGE, OWN_TLBTRAP);
 	tlb_insert(page);
 }
 
 void smp_range_restore(uint64_t start, uint64_t len)
 {
-	for_range(start, len, -1, restore_nowake);
+	for_range(start, len, restore_wake);
 }
 
 void smp_range_forget(uint64_t start, uint64_t len)
 {
-	for_range(start, len, -1, stash_drop);
+	for_range(start, len, stash_drop);
 	if (S.fifo) /* the emulated OS invalidates these translations */
 		for (size_t i = 0; i < S.tt_entries; i++)
 			if (S.fifo[i] >= start && S.fifo[i] < start + len)
@@ -381,8 +514,7 @@ void smp_range_forget(uint64_t start, uint64_t len)
 
 void smp_restore_all(void)
 {
-	if (S.tab_used)
-		for_range(0, ~0ull & ~(PAGE - 1), -1, restore_nowake);
+	for_range(0, ~0ull & ~(PAGE - 1), restore_wake);
 }
 
 void smp_atfork_child(void)
@@ -416,31 +548,21 @@ static uint64_t rnd(void)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Uniform in [0, 1). */
+static double rnd_unit(void) { return (double)(rnd() >> 11) * 0x1.0p-53; }
+
+static unsigned count_untouched(struct sent *e, uint64_t mask)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	unsigned n = stash_in(e, mask & ~e->trap, true);
+	S.src[VM_SRC_PROTECT].not_touched += n;
+	return n;
 }
 
-static void count_untouched(struct sent *e)
+/* The pages MimicOS maps now, as runs in address order, into S.runs
+ * (rt.lock held). Returns the number of runs. */
+static size_t mapped_runs(void)
 {
-	S.src[VM_SRC_PROTECT].not_touched++;
-	stash_in(e, true);
-}
-
-/*
- * One protect interval: give back the pages of the last round nobody
- * touched, then take away a fresh random fraction `rate` of the pages
- * MimicOS maps now (stochastic rounding), ARM_BATCH per lock hold.
- */
-static void protect_round(void)
-{
-	struct source *s = &S.src[VM_SRC_PROTECT];
-	pthread_mutex_lock(&rt.lock);
-	for_range(0, ~0ull & ~(PAGE - 1), OWN_PROTECT, count_untouched);
-	/* the mapped pages, as physically contiguous runs per VMA */
 	size_t n = 0;
-	uint64_t total = 0;
 	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
 		const struct mos_vma *v = mos_vma_at(rt.mos, i);
 		size_t k = mos_phys_ranges(rt.mos, v->start, v->end, NULL, 0);
@@ -454,39 +576,76 @@ static void protect_round(void)
 		}
 		n += mos_phys_ranges(rt.mos, v->start, v->end, S.runs + n, k);
 	}
-	for (size_t i = 0; i < n; i++)
-		total += S.runs[i].len / PAGE;
-	double want = rt.cfg.sampler_rate * (double)total;
-	uint64_t k = (uint64_t)want;
-	if ((double)(rnd() >> 11) * 0x1.0p-53 < want - (double)k)
-		k++;
-	if (k > S.picks_cap) {
-		void *p = ialloc_realloc(S.picks, k * sizeof *S.picks);
-		if (p) {
-			S.picks = p;
-			S.picks_cap = k;
-		} else {
-			k = S.picks_cap;
+	return n;
+}
+
+/* Add a chosen piece of a block to S.picks. */
+static void pick(uint64_t start, uint64_t len)
+{
+	if (S.npicks == S.picks_cap) {
+		size_t cap = S.picks_cap ? S.picks_cap * 2 : 256;
+		void *p = ialloc_realloc(S.picks, cap * sizeof *S.picks);
+		if (!p)
+			return; /* this round arms fewer pages: the factor stays right on average */
+		S.picks = p;
+		S.picks_cap = cap;
+	}
+	S.picks[S.npicks++] = (struct piece){ start, len };
+}
+
+/* Add the runs of mapped pages in [from, to) to S.picks. */
+static void pick_mapped(uint64_t from, uint64_t to)
+{
+	for (uint64_t p = from; p < to;) {
+		if (!mapped(p)) {
+			p += PAGE;
+			continue;
+		}
+		uint64_t q = p + PAGE;
+		while (q < to && mapped(q))
+			q += PAGE;
+		pick(p, q - p);
+		p = q;
+	}
+}
+
+/*
+ * One protect interval: give back the pages of the last round nobody
+ * touched, then take away each aligned block of sampler.block_pages pages
+ * with probability `rate`, independently, so that every mapped page is armed
+ * with probability `rate` and a block moves with one ioctl. Only the
+ * populated 2 MiB regions of each VMA are visited (mos_next_mapped), so a
+ * round costs O(regions + chosen blocks), not O(resident pages), under
+ * rt.lock. ARM_BATCH pieces are then armed per rt.lock hold.
+ */
+static void protect_round(void)
+{
+	struct source *s = &S.src[VM_SRC_PROTECT];
+	const uint64_t block = rt.cfg.sampler_block_pages * PAGE, region = 2ull << 20;
+	pthread_mutex_lock(&rt.lock);
+	for_range(0, ~0ull & ~(PAGE - 1), count_untouched);
+	S.npicks = 0;
+	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
+		const struct mos_vma *v = mos_vma_at(rt.mos, i);
+		uint64_t va = v->start, leaf;
+		uint32_t shift;
+		while (va < v->end && mos_next_mapped(rt.mos, va, v->end, &leaf, &shift)) {
+			uint64_t lo = leaf > va ? leaf : va;
+			uint64_t hi = (lo & ~(region - 1)) + region;
+			if (hi > v->end)
+				hi = v->end;
+			for (uint64_t b = lo & ~(block - 1); b < hi; b += block)
+				if (rnd_unit() < rt.cfg.sampler_rate)
+					pick_mapped(b > lo ? b : lo, b + block < hi ? b + block : hi);
+			va = hi;
 		}
 	}
-	for (uint64_t i = 0; i < k; i++)
-		S.picks[i] = total ? rnd() % total : 0;
-	qsort(S.picks, k, sizeof *S.picks, cmp_u64);
-	/* page index -> address, walking the runs once (picks are sorted) */
-	size_t run = 0;
-	uint64_t base = 0;
-	for (uint64_t i = 0; i < k; i++) {
-		while (run < n && S.picks[i] >= base + S.runs[run].len / PAGE)
-			base += S.runs[run++].len / PAGE;
-		S.picks[i] = run < n ? S.runs[run].vaddr + (S.picks[i] - base) * PAGE : 0;
-	}
 	pthread_mutex_unlock(&rt.lock);
-	for (uint64_t i = 0; i < k; i += ARM_BATCH) {
+	for (size_t i = 0; i < S.npicks; i += ARM_BATCH) {
 		/* MimicOS may have changed meanwhile: stash_out re-checks each page */
 		pthread_mutex_lock(&rt.lock);
-		for (uint64_t j = i; j < k && j < i + ARM_BATCH; j++)
-			if (S.picks[j])
-				stash_out(S.picks[j], OWN_PROTECT);
+		for (size_t j = i; j < S.npicks && j < i + ARM_BATCH; j++)
+			stash_out(S.picks[j].start, (unsigned)(S.picks[j].len / PAGE), OWN_PROTECT);
 		pthread_mutex_unlock(&rt.lock);
 	}
 	s->intervals++;
@@ -807,8 +966,6 @@ static size_t machine_llt_entries(void)
 	return n ? n : 1024;
 }
 
-static void take_all(struct sent *e) { (void)e; }
-
 static void tlbtrap_start(struct source *s)
 {
 	S.tt_entries = rt.cfg.sampler_tlb_entries ? rt.cfg.sampler_tlb_entries : machine_llt_entries();
@@ -820,15 +977,9 @@ static void tlbtrap_start(struct source *s)
 	}
 	/* every page resident now is outside the (empty) emulated TLB */
 	pthread_mutex_lock(&rt.lock);
-	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
-		const struct mos_vma *v = mos_vma_at(rt.mos, i);
-		struct mos_phys_range r[64];
-		size_t n = mos_phys_ranges(rt.mos, v->start, v->end, r, 64);
-		for (size_t j = 0; j < n && j < 64; j++)
-			for (uint64_t p = r[j].vaddr; p < r[j].vaddr + r[j].len; p += PAGE)
-				stash_out(p, OWN_TLBTRAP);
-	}
-	(void)take_all;
+	size_t n = mapped_runs();
+	for (size_t i = 0; i < n; i++)
+		stash_out_range(S.runs[i].vaddr, S.runs[i].len, OWN_TLBTRAP);
 	pthread_mutex_unlock(&rt.lock);
 }
 
@@ -958,6 +1109,10 @@ void smp_stop(void)
 		smp_restore_all();
 		pthread_mutex_unlock(&rt.lock);
 	}
+	/* traps between the thread's last drain and the quiesce above pushed
+	 * records: model them too (this thread is the only consumer now) */
+	if (locked && __atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE))
+		drain();
 	if (S.trace_fd >= 0 && !S.trace_done) {
 		if (S.tlen + TRACE_MAX_TRAILER > TBUF)
 			trace_flush();

@@ -410,6 +410,17 @@ static void test_large_vma(void **state)
 	fault_ok(m, heap + len - P, heap + len - P, P);
 	/* PML4, PDPT, then PD + PT for each of three 1 GiB regions. */
 	assert_int_equal(stats(m).pt_pages, 1 + 1 + 3 * 2);
+	/* mos_next_mapped visits exactly the three pages, in order */
+	uint64_t want[] = { heap, heap + 17 * GB1 + 5 * P, heap + len - P }, va = heap, leaf;
+	uint32_t shift;
+	for (int i = 0; i < 3; i++) {
+		assert_true(mos_next_mapped(m, va, heap + len, &leaf, &shift));
+		assert_int_equal(leaf, want[i]);
+		assert_int_equal(shift, 12);
+		va = leaf + P;
+	}
+	assert_false(mos_next_mapped(m, va, heap + len, &leaf, &shift));
+	assert_false(mos_next_mapped(m, heap + P, heap + 17 * GB1 + 5 * P, &leaf, &shift));
 	assert_int_equal(mos_vma_remove(m, heap, len), MOS_OK);
 	assert_int_equal(stats(m).pt_pages, 1);
 	assert_int_equal(stats(m).data_frames, 0);

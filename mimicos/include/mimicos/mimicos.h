@@ -678,6 +678,16 @@ enum mos_status mos_vma_advise(struct mos *m, uint64_t start, uint64_t len, enum
 size_t mos_scan(struct mos *m, uint64_t max_pages, struct mos_range *out, size_t max_out);
 
 /*
+ * The lowest mapped leaf that overlaps [from, end): its first virtual byte
+ * address (*leaf_vaddr, aligned to its page size, so it may lie below from
+ * for a huge page) and page shift (12, 21 or 30). Returns false when nothing
+ * in the range is mapped. Cost O(page-table levels + empty entries skipped),
+ * so a sampler can visit the populated parts of a huge, sparse VMA cheaply.
+ */
+bool mos_next_mapped(const struct mos *m, uint64_t from, uint64_t end, uint64_t *leaf_vaddr,
+		     uint32_t *page_shift);
+
+/*
  * Physically contiguous runs of the mappings in [start, end) (e.g. one VMA),
  * in address order: consecutive leaves are merged while both vaddr and PFN
  * continue. Writes the first max_out runs to out (out may be NULL when
