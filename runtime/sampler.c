@@ -946,7 +946,8 @@ void smp_stop(void)
 	/* at most a second: exit must never hang on the sampler */
 	for (int i = 0; i < 1000 && !__atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE); i++)
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-	if (__atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE))
+	bool joined = __atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE);
+	if (joined)
 		pthread_join(S.thread, NULL);
 	/* _exit from a signal handler may have interrupted a holder of the lock:
 	 * wait a second at most, as vm_report_at_exit does */
@@ -958,6 +959,10 @@ void smp_stop(void)
 		smp_restore_all();
 		pthread_mutex_unlock(&rt.lock);
 	}
+	/* a trap's record pushed (under rt.lock) after the thread's last drain,
+	 * or not yet published then: none can follow once quiesced */
+	if (joined && locked)
+		drain();
 	if (S.trace_fd >= 0 && !S.trace_done) {
 		if (S.tlen + TRACE_MAX_TRAILER > TBUF)
 			trace_flush();
