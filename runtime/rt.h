@@ -67,7 +67,10 @@ struct vm_rt {
 	pthread_mutex_t lock;
 	struct mos *mos;
 	int uffd;                  /* moved to a high descriptor number */
-	uint64_t uffd_features;
+	uint64_t uffd_features;    /* the kernel's supported UFFD_FEATURE_* bits */
+	bool wp_async;             /* the uffd has UFFD_FEATURE_WP_ASYNC: managed ranges are
+				    * registered for WP and written pages are tracked
+				    * (sampler.source = wpscan, runtime/wpscan.h) */
 	bool emulated;             /* false: fallback = native after uffd refused */
 	int host_nodes;            /* NUMA nodes of the host (libnuma) */
 	int host_numa;             /* >0: back emulated nodes on this many host nodes */
