@@ -28,6 +28,7 @@
 #include "runtime/rt.h"
 #include "runtime/runtime.h"
 #include "runtime/uffd.h"
+#include "runtime/wpscan.h"
 
 #define PAGE 4096ull
 #define RING_SLOTS (1u << 16)
@@ -124,6 +125,11 @@ static void emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_
 		__atomic_fetch_add(&S.src[src].samples, 1, __ATOMIC_RELAXED);
 	else
 		__atomic_fetch_add(&S.src[src].dropped, 1, __ATOMIC_RELAXED);
+}
+
+void smp_emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_t now)
+{
+	emit(src, vaddr, write, tid, now);
 }
 
 /* ---------------------------------------------------------------- stash */
@@ -245,6 +251,8 @@ static int stash_out(uint64_t page, unsigned owner)
 	uint32_t slot;
 	if (tab_reserve() || slot_alloc(&slot))
 		return -ENOMEM;
+	if (S.src[VM_SRC_WPSCAN].running)
+		wps_before_move(page); /* the move drops the written state */
 	int r = move_page(slot_addr(slot), page, false);
 	if (r) {
 		slot_free(slot);
@@ -270,7 +278,13 @@ static int stash_out(uint64_t page, unsigned owner)
 static void stash_in(struct sent *e, bool wake)
 {
 	uint64_t page = e->page, src = slot_addr(e->slot);
-	int r = move_page(page, src, wake);
+	bool wp = S.src[VM_SRC_WPSCAN].running; /* protected again before anyone wakes */
+	int r = move_page(page, src, wake && !wp);
+	if (!r && wp) {
+		wps_after_move(page);
+		if (wake)
+			uffd_wake(rt.uffd, page, PAGE);
+	}
 	if (r == -EEXIST) {
 		/* the runtime populated the page meanwhile: that content wins */
 		syscall(SYS_madvise, (void *)src, PAGE, MADV_DONTNEED);
@@ -396,6 +410,7 @@ void smp_atfork_child(void)
 	for (int i = 0; i < S.perf_n; i++)
 		close(S.perf_fd[i]);
 	S.perf_n = 0;
+	wps_atfork_child();
 	for (unsigned s = 0; s < VM_SRC_COUNT; s++)
 		if (S.src[s].running) {
 			S.src[s].running = false;
@@ -755,8 +770,11 @@ static void drain(void)
 			}
 			/* a sampled access is the referenced bit the reclaim policies
 			 * lack in user space (a read: the write is seen by the swap's
-			 * write-protect fault, which also keeps the clean copy right) */
-			mos_page_access(rt.mos, recs[i].vaddr, false, vm_now_ns());
+			 * write-protect fault, which also keeps the clean copy right);
+			 * a wpscan record is a page known written: dirty too (wpscan
+			 * never runs with swap, whose WP faults would say it) */
+			mos_page_access(rt.mos, recs[i].vaddr, recs[i].source == VM_SRC_WPSCAN,
+					vm_now_ns());
 			struct tlb_translation tr = { .page_shift = (uint8_t)shift };
 			tr.levels = (uint8_t)mos_walk_path(rt.mos, recs[i].vaddr, tr.pte_paddr);
 			tlb_access(s->model, recs[i].vaddr, recs[i].flags & RING_WRITE, &tr, NULL);
@@ -782,6 +800,8 @@ static void *sampler_main(void *arg)
 		if (now >= next) {
 			if (S.src[VM_SRC_PROTECT].running)
 				protect_round();
+			if (S.src[VM_SRC_WPSCAN].running)
+				wps_round(drain);
 			next = now + interval;
 		}
 		if (S.perf_n)
@@ -791,6 +811,8 @@ static void *sampler_main(void *arg)
 	}
 	if (S.perf_n)
 		perf_drain();
+	if (S.src[VM_SRC_WPSCAN].running)
+		wps_round(drain); /* the writes of the last, partial interval */
 	drain();
 	__atomic_store_n(&S.stopped, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -890,6 +912,9 @@ void smp_init(void)
 			S.stash = (uintptr_t)p;
 		}
 	}
+	if (S.src[VM_SRC_WPSCAN].requested)
+		S.src[VM_SRC_WPSCAN].running = wps_start(S.src[VM_SRC_WPSCAN].why,
+							 sizeof S.src[VM_SRC_WPSCAN].why);
 	/* one model per running source: their streams are different samples */
 	struct tlb_allocator ta = { m_zalloc, m_free, NULL };
 	for (unsigned i = 0; i < VM_SRC_COUNT; i++) {
@@ -1017,6 +1042,9 @@ static void source_detail(unsigned i, char *buf, size_t len)
 	case VM_SRC_TLBTRAP:
 		snprintf(buf, len, "emulated FIFO last-level TLB of %zu 4 KiB entries", S.tt_entries);
 		break;
+	case VM_SRC_WPSCAN:
+		wps_detail(buf, len);
+		break;
 	default:
 		snprintf(buf, len, "event %s, one sample per %.0f events",
 			 S.perf_event ? S.perf_event : "none", S.src[i].scale);
@@ -1050,7 +1078,9 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 		out(ctx, "           samples %llu (dropped %llu, modeled %llu, page no longer mapped %llu)\n",
 		    (unsigned long long)s->samples, (unsigned long long)s->dropped,
 		    (unsigned long long)s->modeled, (unsigned long long)s->untranslated);
-		if (i != VM_SRC_PERF)
+		if (i == VM_SRC_WPSCAN)
+			wps_report_text(out, ctx);
+		if (i == VM_SRC_PROTECT || i == VM_SRC_TLBTRAP)
 			out(ctx, "           pages taken away %llu (failed %llu%s%s%s)\n",
 			    (unsigned long long)s->armed, (unsigned long long)s->arm_failed,
 			    s->arm_failed ? ": " : "", s->arm_failed ? strerror(s->arm_errno) : "",
@@ -1127,6 +1157,8 @@ void smp_report_json(cJSON *root)
 			cJSON_AddNumberToObject(o, "rate", rt.cfg.sampler_rate);
 		if (i == VM_SRC_TLBTRAP)
 			cJSON_AddNumberToObject(o, "tlb_entries", (double)S.tt_entries);
+		if (i == VM_SRC_WPSCAN)
+			wps_report_json(o);
 		if (i == VM_SRC_PERF) {
 			cJSON_AddStringToObject(o, "event", S.perf_event ? S.perf_event : "");
 			cJSON_AddNumberToObject(o, "period", s->scale);
