@@ -230,19 +230,22 @@ void wps_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 {
 	out(ctx, "           stream: one write record per written 4 KiB page per interval "
 		 "(a complete scan, not a sample)\n");
-	out(ctx, "           written pages %llu (mean %.1f, max %llu per scan); %.0f pages walked "
-		 "per scan (managed ranges, holes included)\n",
+	out(ctx, "           written pages %llu: %llu found by the scans (mean %.1f, max %llu per "
+		 "scan), %llu when protect/tlbtrap took them away\n",
+	    (unsigned long long)(W.pages_written + W.written_at_move),
 	    (unsigned long long)W.pages_written, per_scan(W.pages_written),
-	    (unsigned long long)W.written_max, per_scan(W.pages_walked));
+	    (unsigned long long)W.written_max, (unsigned long long)W.written_at_move);
+	out(ctx, "           %.0f pages walked per scan (the managed ranges, holes included)\n",
+	    per_scan(W.pages_walked));
 	out(ctx, "           scan time %.3f ms total, %.1f us per scan (max %.1f us); "
 		 "scan errors %llu%s%s (measured)\n",
 	    (double)W.scan_ns / 1e6, per_scan(W.scan_ns) / 1e3, (double)W.scan_ns_max / 1e3,
 	    (unsigned long long)W.errors, W.errors ? ": " : "",
 	    W.errors ? strerror(W.last_errno) : "");
 	out(ctx, "           pages write-protected again: %llu by the scans, %llu after "
-		 "protect/tlbtrap moved them back (failed %llu); written when taken away %llu\n",
+		 "protect/tlbtrap moved them back (failed %llu)\n",
 	    (unsigned long long)W.pages_written, (unsigned long long)W.protected_after_move,
-	    (unsigned long long)W.protect_failed, (unsigned long long)W.written_at_move);
+	    (unsigned long long)W.protect_failed);
 }
 
 void wps_report_json(cJSON *o)
@@ -251,7 +254,9 @@ void wps_report_json(cJSON *o)
 	cJSON_AddNumberToObject(o, "interval_ms", (double)rt.cfg.sampler_interval_ms);
 	cJSON_AddNumberToObject(o, "scans", (double)W.scans);
 	cJSON_AddNumberToObject(o, "pages_walked", (double)W.pages_walked);
-	cJSON_AddNumberToObject(o, "pages_written", (double)W.pages_written);
+	cJSON_AddNumberToObject(o, "pages_written", (double)(W.pages_written + W.written_at_move));
+	cJSON_AddNumberToObject(o, "written_by_scans", (double)W.pages_written);
+	cJSON_AddNumberToObject(o, "written_at_move", (double)W.written_at_move);
 	cJSON_AddNumberToObject(o, "written_per_scan_mean", per_scan(W.pages_written));
 	cJSON_AddNumberToObject(o, "written_per_scan_max", (double)W.written_max);
 	cJSON_AddNumberToObject(o, "scan_ns", (double)W.scan_ns);
@@ -262,5 +267,4 @@ void wps_report_json(cJSON *o)
 	cJSON_AddNumberToObject(o, "reprotected_by_scans", (double)W.pages_written);
 	cJSON_AddNumberToObject(o, "reprotected_after_move", (double)W.protected_after_move);
 	cJSON_AddNumberToObject(o, "reprotect_failed", (double)W.protect_failed);
-	cJSON_AddNumberToObject(o, "written_at_move", (double)W.written_at_move);
 }
