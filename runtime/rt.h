@@ -107,5 +107,8 @@ uint64_t vm_now_ns(void);
 void vm_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Write all of buf to fd with write(2), ignoring errors. */
 void vm_write_all(int fd, const char *buf, size_t len);
+/* Move a runtime descriptor above the program's usual range (near
+ * RLIMIT_NOFILE), close-on-exec; returns the new fd, or fd if it cannot. */
+int vm_move_fd_high(int fd);
 
 #endif

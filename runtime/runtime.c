@@ -406,7 +406,7 @@ static void *handler_main(void *arg)
  * onto low numbers (shells' `exec 3>file`): a file there would be read as
  * fault messages. Returns the new fd (the old one is closed).
  */
-static int move_fd_high(int fd)
+int vm_move_fd_high(int fd)
 {
 	struct rlimit rl;
 	long lo = 512;
@@ -532,7 +532,7 @@ static void atfork_child(void)
 		rt.uffd = uffd_open(0, &features, &enabled, why, sizeof why);
 		if (rt.uffd < 0)
 			die2("fork child %d: %s", (int)rt.pid, why);
-		rt.uffd = move_fd_high(rt.uffd);
+		rt.uffd = vm_move_fd_high(rt.uffd);
 		register_all();
 		vm_swap_atfork_child();
 		start_handlers();
@@ -597,7 +597,7 @@ static void init_once_fn(void)
 	rt.emulated = rt.uffd >= 0;
 	rt.wp_async = rt.emulated && (enabled & UFFD_FEATURE_WP_ASYNC);
 	if (rt.emulated)
-		rt.uffd = move_fd_high(rt.uffd);
+		rt.uffd = vm_move_fd_high(rt.uffd);
 
 	struct mos_config mc;
 	vm_mos_config(&rt.cfg, &mc);

@@ -115,6 +115,7 @@ bool wps_start(char *why, size_t whylen)
 		snprintf(why, whylen, "cannot open /proc/self/pagemap: %s", strerror(errno));
 		return false;
 	}
+	W.fd = vm_move_fd_high(W.fd); /* as the uffd: away from the program's dup2 */
 	/* a query without flags or output tells whether the ioctl exists */
 	struct pm_scan_arg a = { .size = sizeof a, .start = vm_heap_start, .end = vm_heap_start };
 	W.vec = ialloc_malloc(VEC_LEN * sizeof *W.vec);
