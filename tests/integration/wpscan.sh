@@ -94,4 +94,28 @@ f=$(json "$child" 'j["faults"]["handled"]')
 ((f >= 16384)) || fail "fork child handled only $f faults (expected >= 16384)"
 grep -q "note: not run in a fork child" "$T/fork.report.${child##*.}" || fail "the child's report does not say wpscan did not run there"
 (($(wps fork pages_written) > 0)) || fail "the parent's scan found no written page"
+# which uffd asked for WP_ASYNC, from its fdinfo ("API: aa:FEATURES:IOCTLS"):
+# the parent without swap only; never a fork child (it does not sample)
+cat >"$T/fdinfo.py" <<'PY'
+import os
+def wp_async(who):
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if "userfaultfd" in os.readlink("/proc/self/fd/" + fd):
+                api = [l for l in open("/proc/self/fdinfo/" + fd) if l.startswith("API")][0]
+                print(who, "WP_ASYNC", int(api.split()[1].split(":")[1], 16) >> 15 & 1, flush=True)
+        except OSError:
+            pass
+wp_async("parent")
+pid = os.fork()
+if pid == 0:
+    wp_async("child")
+    os._exit(0)
+os.waitpid(pid, 0)
+PY
+"$VMEMU" run -c "$M" -s sampler.source=wpscan -o /dev/null -- python3 "$T/fdinfo.py" >"$T/fdinfo.out" || fail "fdinfo run"
+[[ $(cat "$T/fdinfo.out") == $'parent WP_ASYNC 1\nchild WP_ASYNC 0' ]] || { cat "$T/fdinfo.out"; fail "WP_ASYNC: expected in the parent only"; }
+"$VMEMU" run -c "$M" -s sampler.source=wpscan -s swap.size=64M -o /dev/null -- python3 "$T/fdinfo.py" >"$T/fdinfo.out" || fail "fdinfo run"
+[[ $(cat "$T/fdinfo.out") == $'parent WP_ASYNC 0\nchild WP_ASYNC 0' ]] || { cat "$T/fdinfo.out"; fail "WP_ASYNC with swap on"; }
+echo "WP_ASYNC on the parent's uffd only, and not with swap"
 echo "wpscan: ok"
