@@ -49,9 +49,10 @@ static struct {
 
 /*
  * One PAGEMAP_SCAN of [start, end) into vec (n runs, at most max_pages
- * pages): the present or host-swapped pages whose PTE lost its uffd-wp bit
- * (written), the zero page excepted (never written in place), are reported
- * and write-protected again. Returns the runs found (also after an error:
+ * pages): the present or host-swapped pages whose PTE has no uffd-wp bit
+ * (written since protected, or populated unprotected), the zero page
+ * excepted (never written in place), are reported and write-protected
+ * again. Returns the runs found (also after an error:
  * the runs the kernel wrote before it), *err = 0 or errno, and *next =
  * where to go on (end when the range is done).
  */
@@ -118,18 +119,16 @@ bool wps_start(char *why, size_t whylen)
 	W.fd = vm_move_fd_high(W.fd); /* as the uffd: away from the program's dup2 */
 	/* a query without flags or output tells whether the ioctl exists */
 	struct pm_scan_arg a = { .size = sizeof a, .start = vm_heap_start, .end = vm_heap_start };
-	W.vec = ialloc_malloc(VEC_LEN * sizeof *W.vec);
-	if (ioctl(W.fd, PAGEMAP_SCAN, &a) < 0 || !W.vec) {
-		if (W.vec)
-			snprintf(why, whylen, "the kernel lacks the PAGEMAP_SCAN ioctl (Linux 6.7): %s",
-				 strerror(errno));
-		else
-			snprintf(why, whylen, "out of internal memory for the scan");
-		close(W.fd);
-		W.fd = -1;
-		return false;
-	}
-	return true;
+	if (ioctl(W.fd, PAGEMAP_SCAN, &a) < 0)
+		snprintf(why, whylen, "the kernel lacks the PAGEMAP_SCAN ioctl (Linux 6.7): %s",
+			 strerror(errno));
+	else if (!(W.vec = ialloc_malloc(VEC_LEN * sizeof *W.vec)))
+		snprintf(why, whylen, "out of internal memory for the scan");
+	else
+		return true;
+	close(W.fd);
+	W.fd = -1;
+	return false;
 }
 
 /* Copy the managed VMAs (rt.lock held); returns how many. */
@@ -138,11 +137,11 @@ static size_t copy_ranges(void)
 	size_t n = mos_vma_count(rt.mos);
 	if (n > W.ranges_cap) {
 		struct range *r = ialloc_realloc(W.ranges, n * 2 * sizeof *r);
-		if (!r)
-			n = W.ranges_cap;
-		else {
+		if (r) {
 			W.ranges = r;
 			W.ranges_cap = n * 2;
+		} else {
+			n = W.ranges_cap; /* out of internal memory: scan those that fit */
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
