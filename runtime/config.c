@@ -41,7 +41,7 @@ static const char *const fallbacks[] = { "abort", "native", NULL };
 static const char *const host_backings[] = { "none", "collapse", NULL };
 static const char *const off_on[] = { "off", "on", NULL };
 static const char *const numa_policies[] = { "local", "bind", "interleave", "preferred", NULL };
-static const char *const sampler_sources[] = { "protect", "tlbtrap", "perf", NULL };
+static const char *const sampler_sources[] = { "protect", "tlbtrap", "perf", "wpscan", NULL };
 
 const char *vm_sampler_source_name(unsigned src)
 {
@@ -75,7 +75,7 @@ static int parse_sources(const char *value, unsigned *mask, char *why, size_t wl
 			i++;
 		if (!sampler_sources[i]) {
 			snprintf(why, wlen, "unknown source '%s' (none, or a comma list of: protect, "
-					    "tlbtrap, perf)", t);
+					    "tlbtrap, perf, wpscan)", t);
 			return -1;
 		}
 		if (m & (1u << i)) {

@@ -25,7 +25,7 @@
 enum vm_fallback { VM_FALLBACK_ABORT = 0, VM_FALLBACK_NATIVE = 1 };
 
 /* Access samplers ([sampler] source); bit i of vm_config.sampler_sources. */
-enum vm_sampler_source { VM_SRC_PROTECT = 0, VM_SRC_TLBTRAP, VM_SRC_PERF, VM_SRC_COUNT };
+enum vm_sampler_source { VM_SRC_PROTECT = 0, VM_SRC_TLBTRAP, VM_SRC_PERF, VM_SRC_WPSCAN, VM_SRC_COUNT };
 
 /* Name of a sampler source as the config spells it ("protect", ...). */
 const char *vm_sampler_source_name(unsigned src);
@@ -72,7 +72,7 @@ struct vm_config {
 	uint64_t swap_readahead;       /* pages per swap-in, max window */
 	int swap_thp;                  /* 0 split, 1 whole */
 	/* [sampler] (runtime/sampler.h) */
-	char sampler_source[64];       /* "none" or a comma list of protect, tlbtrap, perf */
+	char sampler_source[64];       /* "none" or a comma list of protect, tlbtrap, perf, wpscan */
 	unsigned sampler_sources;      /* parsed source: bit (1 << VM_SRC_*) per source named */
 	double sampler_rate;           /* protect: fraction of resident pages armed per interval, (0, 1] */
 	uint64_t sampler_interval_ms;  /* sampler period, ms */

@@ -67,7 +67,10 @@ struct vm_rt {
 	pthread_mutex_t lock;
 	struct mos *mos;
 	int uffd;                  /* moved to a high descriptor number */
-	uint64_t uffd_features;
+	uint64_t uffd_features;    /* the kernel's supported UFFD_FEATURE_* bits */
+	bool wp_async;             /* the uffd has UFFD_FEATURE_WP_ASYNC: managed ranges are
+				    * registered for WP and written pages are tracked
+				    * (sampler.source = wpscan, runtime/wpscan.h) */
 	bool emulated;             /* false: fallback = native after uffd refused */
 	int host_nodes;            /* NUMA nodes of the host (libnuma) */
 	int host_numa;             /* >0: back emulated nodes on this many host nodes */
@@ -104,5 +107,8 @@ uint64_t vm_now_ns(void);
 void vm_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Write all of buf to fd with write(2), ignoring errors. */
 void vm_write_all(int fd, const char *buf, size_t len);
+/* Move a runtime descriptor above the program's usual range (near
+ * RLIMIT_NOFILE), close-on-exec; returns the new fd, or fd if it cannot. */
+int vm_move_fd_high(int fd);
 
 #endif

@@ -22,6 +22,7 @@
 #include <numa.h>
 #include <numaif.h>
 
+#include "runtime/compat.h"
 #include "runtime/config.h"
 #include "runtime/ialloc.h"
 #include "runtime/report.h"
@@ -123,7 +124,9 @@ void vm_populate_promoted(uint64_t start)
 	smp_range_restore(start, 2ull << 20); /* pages a sampler took away come back first */
 	if (vm_swap_enabled())
 		vm_swapin_apply(); /* a collapse may have mapped swapped-out subpages */
-	int r = uffd_fill(rt.uffd, start, 2ull << 20, true, rt.zero_buf, rt.zero_len, &fill);
+	/* write-protected under wpscan: populating is not the program writing */
+	int r = uffd_fill(rt.uffd, start, 2ull << 20, true, rt.wp_async, rt.zero_buf, rt.zero_len,
+			  &fill);
 	rt.st.pages_copied += fill.bytes_copied / PAGE;
 	rt.st.pages_promoted_fill += fill.bytes_copied / PAGE;
 	if (!r && !fill.vma_gone && rt.cfg.thp_host_backing)
@@ -212,7 +215,7 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 		 * it without asking the host to populate it yet (eagerpaging
 		 * beyond eager.populate), or the host dropped the page without
 		 * telling us. */
-		r = uffd_fill(rt.uffd, addr, PAGE, write, rt.zero_buf, rt.zero_len, &fill);
+		r = uffd_fill(rt.uffd, addr, PAGE, write, false, rt.zero_buf, rt.zero_len, &fill);
 		if (fill.pages_existed)
 			rt.st.dup_faults++;
 		else if (!fill.vma_gone)
@@ -236,7 +239,7 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 			if (st != MOS_ENOVMA && !rt.st.mos_errors++)
 				vm_msg("warning: MimicOS could not resolve %#llx: %s; page populated "
 				       "unemulated", (unsigned long long)addr, mos_status_str(st));
-			r = uffd_fill(rt.uffd, addr, PAGE, write, rt.zero_buf, rt.zero_len, &fill);
+			r = uffd_fill(rt.uffd, addr, PAGE, write, false, rt.zero_buf, rt.zero_len, &fill);
 			if (!fill.vma_gone && !fill.pages_existed)
 				rt.st.untracked_faults++;
 		} else {
@@ -258,8 +261,14 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 			 * copy-on-write fault). */
 			bool huge = res.page_shift == MOS_HPAGE_SHIFT;
 			bool gig = res.page_shift == MOS_GPAGE_SHIFT;
-			r = uffd_fill(rt.uffd, res.start, res.len, (write || huge) && !gig, rt.zero_buf,
-				      rt.zero_len, &fill);
+			/* wpscan: pages populated beyond the faulting one are not
+			 * written by the program; copy them write-protected (the
+			 * faulting page too, then: its write costs one fault that
+			 * the kernel resolves itself). One page for a write needs
+			 * no protection: it is written at once. */
+			bool wp = rt.wp_async && res.len > PAGE;
+			r = uffd_fill(rt.uffd, res.start, res.len, (write || huge) && !gig, wp,
+				      rt.zero_buf, rt.zero_len, &fill);
 			if (res.promoted_len && !r)
 				vm_populate_promoted(res.promoted_start); /* queues the collapse */
 			else if (huge && !r && !fill.vma_gone && rt.cfg.thp_host_backing)
@@ -397,7 +406,7 @@ static void *handler_main(void *arg)
  * onto low numbers (shells' `exec 3>file`): a file there would be read as
  * fault messages. Returns the new fd (the old one is closed).
  */
-static int move_fd_high(int fd)
+int vm_move_fd_high(int fd)
 {
 	struct rlimit rl;
 	long lo = 512;
@@ -450,12 +459,22 @@ static void start_handlers(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/*
+ * Managed ranges are registered for write-protect faults too when swap
+ * tracks dirty pages (synchronous WP: the handler sees each first write) or
+ * the uffd has WP_ASYNC for the written-page scan (the kernel resolves them).
+ */
+static bool register_wp(void)
+{
+	return vm_swap_enabled() || rt.wp_async;
+}
+
 /* Register every managed range with the current uffd. */
 static void register_all(void)
 {
 	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
 		const struct mos_vma *v = mos_vma_at(rt.mos, i);
-		int r = uffd_register(rt.uffd, v->start, v->end - v->start, vm_swap_enabled());
+		int r = uffd_register(rt.uffd, v->start, v->end - v->start, register_wp());
 		if (r)
 			die2("cannot register [%#llx, %#llx) with userfaultfd: %s",
 			     (unsigned long long)v->start, (unsigned long long)v->end, strerror(-r));
@@ -503,12 +522,17 @@ static void atfork_child(void)
 	smp_atfork_child();
 	if (rt.emulated) {
 		char why[1024];
-		uint64_t features;
+		uint64_t features, enabled;
 		close(rt.uffd);
-		rt.uffd = uffd_open(&features, why, sizeof why);
+		/* The child does not sample, so its uffd has no WP_ASYNC and its
+		 * ranges no WP registration (unless swap): fork already cleared
+		 * the uffd-wp bits of the PTEs it inherited, since the child's
+		 * VMAs lose their userfaultfd context without EVENT_FORK. */
+		rt.wp_async = false;
+		rt.uffd = uffd_open(0, &features, &enabled, why, sizeof why);
 		if (rt.uffd < 0)
 			die2("fork child %d: %s", (int)rt.pid, why);
-		rt.uffd = move_fd_high(rt.uffd);
+		rt.uffd = vm_move_fd_high(rt.uffd);
 		register_all();
 		vm_swap_atfork_child();
 		start_handlers();
@@ -561,12 +585,19 @@ static void init_once_fn(void)
 		setenv("VMEMU_ROOT_PID", pid, 1);
 	}
 
-	rt.uffd = uffd_open(&rt.uffd_features, rt.not_emulated_why, sizeof rt.not_emulated_why);
+	/* WP_ASYNC is per uffd and makes the kernel resolve every write-protect
+	 * fault itself, while swap needs them synchronous (a writer must block
+	 * while its page is written out): only for wpscan without swap. */
+	bool wpscan = (rt.cfg.sampler_sources & (1u << VM_SRC_WPSCAN)) && rt.cfg.swap_size == 0;
+	uint64_t enabled = 0;
+	rt.uffd = uffd_open(wpscan ? UFFD_FEATURE_WP_ASYNC : 0, &rt.uffd_features, &enabled,
+			    rt.not_emulated_why, sizeof rt.not_emulated_why);
 	if (rt.uffd < 0 && rt.cfg.fallback != VM_FALLBACK_NATIVE)
 		die2("%s", rt.not_emulated_why);
 	rt.emulated = rt.uffd >= 0;
+	rt.wp_async = rt.emulated && (enabled & UFFD_FEATURE_WP_ASYNC);
 	if (rt.emulated)
-		rt.uffd = move_fd_high(rt.uffd);
+		rt.uffd = vm_move_fd_high(rt.uffd);
 
 	struct mos_config mc;
 	vm_mos_config(&rt.cfg, &mc);
@@ -654,7 +685,7 @@ static void manage(uint64_t start, uint64_t len)
 		return;
 	}
 	if (rt.emulated) {
-		int r = uffd_register(rt.uffd, start, len, vm_swap_enabled());
+		int r = uffd_register(rt.uffd, start, len, register_wp());
 		if (r) {
 			/* Unregistered memory works natively; keep MimicOS truthful. */
 			mos_vma_remove(rt.mos, start, len);
@@ -745,7 +776,7 @@ static void *hugetlb_mmap(void *addr, size_t len, int prot, int flags, unsigned 
 			syscall(SYS_munmap, p, hlen); /* cannot happen: checked above */
 			p = MAP_FAILED;
 			rt.st.hugetlb_enomem++;
-		} else if (rt.emulated && uffd_register(rt.uffd, (uintptr_t)p, hlen, vm_swap_enabled())) {
+		} else if (rt.emulated && uffd_register(rt.uffd, (uintptr_t)p, hlen, register_wp())) {
 			mos_vma_remove(rt.mos, (uintptr_t)p, hlen); /* works natively, unemulated */
 			rt.st.mmaps_unmanaged++;
 		} else {
@@ -865,7 +896,7 @@ void *vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
 			mos_vma_add(rt.mos, n, nl, MOS_VMA_MMAP);
 			rt.st.mremap_resets++;
 		}
-		if (rt.emulated && uffd_register(rt.uffd, n, nl, vm_swap_enabled()))
+		if (rt.emulated && uffd_register(rt.uffd, n, nl, register_wp()))
 			mos_vma_remove(rt.mos, n, nl);
 	}
 	pthread_mutex_unlock(&rt.lock);

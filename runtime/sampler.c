@@ -28,6 +28,7 @@
 #include "runtime/rt.h"
 #include "runtime/runtime.h"
 #include "runtime/uffd.h"
+#include "runtime/wpscan.h"
 
 #define PAGE 4096ull
 #define RING_SLOTS (1u << 16)
@@ -127,6 +128,11 @@ static void emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_
 		__atomic_fetch_add(&S.src[src].samples, 1, __ATOMIC_RELAXED);
 	else
 		__atomic_fetch_add(&S.src[src].dropped, 1, __ATOMIC_RELAXED);
+}
+
+void smp_emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_t now)
+{
+	emit(src, vaddr, write, tid, now);
 }
 
 /* ---------------------------------------------------------------- stash */
@@ -311,6 +317,8 @@ static unsigned stash_out(uint64_t start, unsigned n, unsigned owner)
 			i++;
 			continue;
 		}
+		if (S.src[VM_SRC_WPSCAN].running) /* the move drops the written state */
+			wps_before_move(base + (uint64_t)i * PAGE, (uint64_t)(j - i) * PAGE);
 		while (i < j) {
 			int err;
 			unsigned k = (unsigned)(move_run(stash_addr(e, i), base + (uint64_t)i * PAGE,
@@ -366,6 +374,7 @@ static unsigned stash_in(struct sent *e, uint64_t mask, bool wake)
 {
 	mask &= e->stashed;
 	unsigned back = 0;
+	bool wp = S.src[VM_SRC_WPSCAN].running;
 	for (unsigned i = 0; i < WIN_PAGES && (mask >> i);) {
 		if (!(mask >> i & 1)) {
 			i++;
@@ -378,7 +387,12 @@ static unsigned stash_in(struct sent *e, uint64_t mask, bool wake)
 			uint64_t page = e->base + (uint64_t)i * PAGE;
 			int err;
 			unsigned k = (unsigned)(move_run(page, stash_addr(e, i), (uint64_t)(j - i) * PAGE,
-							 wake, &err) / PAGE);
+							 wake && !wp, &err) / PAGE);
+			if (k && wp) { /* protected again before anyone wakes */
+				wps_after_move(page, (uint64_t)k * PAGE);
+				if (wake)
+					uffd_wake(rt.uffd, page, (uint64_t)k * PAGE);
+			}
 			back += k;
 			i += k;
 			if (i == j)
@@ -528,6 +542,7 @@ void smp_atfork_child(void)
 	for (int i = 0; i < S.perf_n; i++)
 		close(S.perf_fd[i]);
 	S.perf_n = 0;
+	wps_atfork_child();
 	for (unsigned s = 0; s < VM_SRC_COUNT; s++)
 		if (S.src[s].running) {
 			S.src[s].running = false;
@@ -914,8 +929,11 @@ static void drain(void)
 			}
 			/* a sampled access is the referenced bit the reclaim policies
 			 * lack in user space (a read: the write is seen by the swap's
-			 * write-protect fault, which also keeps the clean copy right) */
-			mos_page_access(rt.mos, recs[i].vaddr, false, vm_now_ns());
+			 * write-protect fault, which also keeps the clean copy right);
+			 * a wpscan record is a page known written: dirty too (wpscan
+			 * never runs with swap, whose WP faults would say it) */
+			mos_page_access(rt.mos, recs[i].vaddr, recs[i].source == VM_SRC_WPSCAN,
+					vm_now_ns());
 			struct tlb_translation tr = { .page_shift = (uint8_t)shift };
 			tr.levels = (uint8_t)mos_walk_path(rt.mos, recs[i].vaddr, tr.pte_paddr);
 			tlb_access(s->model, recs[i].vaddr, recs[i].flags & RING_WRITE, &tr, NULL);
@@ -941,6 +959,8 @@ static void *sampler_main(void *arg)
 		if (now >= next) {
 			if (S.src[VM_SRC_PROTECT].running)
 				protect_round();
+			if (S.src[VM_SRC_WPSCAN].running)
+				wps_round(drain);
 			next = now + interval;
 		}
 		if (S.perf_n)
@@ -950,6 +970,8 @@ static void *sampler_main(void *arg)
 	}
 	if (S.perf_n)
 		perf_drain();
+	if (S.src[VM_SRC_WPSCAN].running)
+		wps_round(drain); /* the writes of the last, partial interval */
 	drain();
 	__atomic_store_n(&S.stopped, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -1041,6 +1063,9 @@ void smp_init(void)
 			S.stash = (uintptr_t)p;
 		}
 	}
+	if (S.src[VM_SRC_WPSCAN].requested)
+		S.src[VM_SRC_WPSCAN].running = wps_start(S.src[VM_SRC_WPSCAN].why,
+							 sizeof S.src[VM_SRC_WPSCAN].why);
 	/* one model per running source: their streams are different samples */
 	struct tlb_allocator ta = { m_zalloc, m_free, NULL };
 	for (unsigned i = 0; i < VM_SRC_COUNT; i++) {
@@ -1097,7 +1122,8 @@ void smp_stop(void)
 	/* at most a second: exit must never hang on the sampler */
 	for (int i = 0; i < 1000 && !__atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE); i++)
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-	if (__atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE))
+	bool joined = __atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE);
+	if (joined)
 		pthread_join(S.thread, NULL);
 	/* _exit from a signal handler may have interrupted a holder of the lock:
 	 * wait a second at most, as vm_report_at_exit does */
@@ -1109,9 +1135,9 @@ void smp_stop(void)
 		smp_restore_all();
 		pthread_mutex_unlock(&rt.lock);
 	}
-	/* traps between the thread's last drain and the quiesce above pushed
-	 * records: model them too (this thread is the only consumer now) */
-	if (locked && __atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE))
+	/* a trap's record pushed (under rt.lock) after the thread's last drain,
+	 * or not yet published then: none can follow once quiesced */
+	if (joined && locked)
 		drain();
 	if (S.trace_fd >= 0 && !S.trace_done) {
 		if (S.tlen + TRACE_MAX_TRAILER > TBUF)
@@ -1167,6 +1193,9 @@ static void source_detail(unsigned i, char *buf, size_t len)
 	case VM_SRC_TLBTRAP:
 		snprintf(buf, len, "emulated FIFO last-level TLB of %zu 4 KiB entries", S.tt_entries);
 		break;
+	case VM_SRC_WPSCAN:
+		wps_detail(buf, len);
+		break;
 	default:
 		snprintf(buf, len, "event %s, one sample per %.0f events",
 			 S.perf_event ? S.perf_event : "none", S.src[i].scale);
@@ -1200,7 +1229,9 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 		out(ctx, "           samples %llu (dropped %llu, modeled %llu, page no longer mapped %llu)\n",
 		    (unsigned long long)s->samples, (unsigned long long)s->dropped,
 		    (unsigned long long)s->modeled, (unsigned long long)s->untranslated);
-		if (i != VM_SRC_PERF)
+		if (i == VM_SRC_WPSCAN)
+			wps_report_text(out, ctx);
+		if (i == VM_SRC_PROTECT || i == VM_SRC_TLBTRAP)
 			out(ctx, "           pages taken away %llu (failed %llu%s%s%s)\n",
 			    (unsigned long long)s->armed, (unsigned long long)s->arm_failed,
 			    s->arm_failed ? ": " : "", s->arm_failed ? strerror(s->arm_errno) : "",
@@ -1277,6 +1308,8 @@ void smp_report_json(cJSON *root)
 			cJSON_AddNumberToObject(o, "rate", rt.cfg.sampler_rate);
 		if (i == VM_SRC_TLBTRAP)
 			cJSON_AddNumberToObject(o, "tlb_entries", (double)S.tt_entries);
+		if (i == VM_SRC_WPSCAN)
+			wps_report_json(o);
 		if (i == VM_SRC_PERF) {
 			cJSON_AddStringToObject(o, "event", S.perf_event ? S.perf_event : "");
 			cJSON_AddNumberToObject(o, "period", s->scale);

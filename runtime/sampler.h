@@ -29,6 +29,10 @@
  *            cpu/mem-stores/, AMD ibs_op), else the software page-fault
  *            event (PERF_COUNT_SW_PAGE_FAULTS), one sample per perf_period
  *            events. Scale: perf_period.
+ *   wpscan   every interval_ms, the pages written since the last interval
+ *            (userfaultfd async write protection + PAGEMAP_SCAN; see
+ *            runtime/wpscan.h): one write record per written page per
+ *            interval. Scale: 1. Not with swap.
  *
  * Mechanism of protect and tlbtrap: a page is made inaccessible by moving
  * its host page out of the managed range with UFFDIO_MOVE (Linux 6.8,
@@ -115,5 +119,12 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx);
 
 /* Add the "sampler" object to the JSON report. */
 void smp_report_json(struct cJSON *root);
+
+/*
+ * For a source kept in its own file (wpscan.c): push one record for source
+ * src (enum vm_sampler_source) into the ring; any thread, lock-free. vaddr
+ * is a byte address, now CLOCK_MONOTONIC ns, tid 0 when unknown.
+ */
+void smp_emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_t now);
 
 #endif

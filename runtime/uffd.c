@@ -12,20 +12,24 @@
 #define PAGE 4096ull
 
 /* UFFDIO_API, asking for the faulting thread's id in fault messages (the
- * access samplers record it); without it on kernels that lack it. */
-static int handshake(int fd, uint64_t *features)
+ * access samplers record it) and the wanted features; without them, in
+ * that order, on kernels that lack them (a refused UFFDIO_API leaves the fd
+ * uninitialised, so it may be tried again). */
+static int handshake(int fd, uint64_t want, uint64_t *features, uint64_t *enabled)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_THREAD_ID };
-	if (ioctl(fd, UFFDIO_API, &api)) {
-		api = (struct uffdio_api){ .api = UFFD_API, .features = 0 };
-		if (ioctl(fd, UFFDIO_API, &api))
-			return -errno;
+	const uint64_t tries[3] = { UFFD_FEATURE_THREAD_ID | want, UFFD_FEATURE_THREAD_ID, 0 };
+	for (int i = want ? 0 : 1; i < 3; i++) {
+		struct uffdio_api api = { .api = UFFD_API, .features = tries[i] };
+		if (ioctl(fd, UFFDIO_API, &api) == 0) {
+			*features = api.features; /* the kernel reports all it supports */
+			*enabled = tries[i];
+			return 0;
+		}
 	}
-	*features = api.features;
-	return 0;
+	return -errno;
 }
 
-int uffd_open(uint64_t *features, char *why, size_t whylen)
+int uffd_open(uint64_t want, uint64_t *features, uint64_t *enabled, char *why, size_t whylen)
 {
 	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	int sys_errno = fd < 0 ? errno : 0;
@@ -49,7 +53,7 @@ int uffd_open(uint64_t *features, char *why, size_t whylen)
 			return -1;
 		}
 	}
-	int r = handshake(fd, features);
+	int r = handshake(fd, want, features, enabled);
 	if (r) {
 		snprintf(why, whylen, "UFFDIO_API handshake failed: %s", strerror(-r));
 		close(fd);
@@ -113,12 +117,14 @@ int uffd_writeprotect(int fd, uint64_t start, uint64_t len, bool protect)
 }
 
 /* One ioctl; returns bytes populated (> 0) or -errno. */
-static int64_t fill_once(int fd, uint64_t start, uint64_t len, bool write, const void *src)
+static int64_t fill_once(int fd, uint64_t start, uint64_t len, bool write, bool wp,
+			 const void *src)
 {
 	int r;
 	int64_t done;
 	if (write) {
-		struct uffdio_copy c = { .dst = start, .src = (uint64_t)(uintptr_t)src, .len = len };
+		struct uffdio_copy c = { .dst = start, .src = (uint64_t)(uintptr_t)src, .len = len,
+					 .mode = wp ? UFFDIO_COPY_MODE_WP : 0 };
 		r = ioctl(fd, UFFDIO_COPY, &c);
 		done = c.copy;
 	} else {
@@ -133,12 +139,12 @@ static int64_t fill_once(int fd, uint64_t start, uint64_t len, bool write, const
 	return -errno;
 }
 
-int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, const void *zero_src,
+int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, bool wp, const void *zero_src,
 	      size_t zero_len, struct uffd_fill *out)
 {
 	while (len) {
 		uint64_t chunk = write && len > zero_len ? zero_len : len;
-		int64_t n = fill_once(fd, start, chunk, write, zero_src);
+		int64_t n = fill_once(fd, start, chunk, write, wp, zero_src);
 		if (n > 0) {
 			if (write)
 				out->bytes_copied += (uint64_t)n;

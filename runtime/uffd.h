@@ -15,9 +15,13 @@
  * handshake. Tries the userfaultfd(2) syscall first, then
  * /dev/userfaultfd's USERFAULTFD_IOC_NEW. Returns the fd, or -1 with a
  * message in why explaining what the user must change (sysctl, device
- * permissions). *features receives the kernel's feature bits.
+ * permissions). want: UFFD_FEATURE_* bits to enable besides
+ * UFFD_FEATURE_THREAD_ID (0 for none, e.g. UFFD_FEATURE_WP_ASYNC); a kernel
+ * that refuses them gets a handshake without them, which is no error.
+ * *features receives the kernel's supported feature bits, *enabled those
+ * enabled on this fd.
  */
-int uffd_open(uint64_t *features, char *why, size_t whylen);
+int uffd_open(uint64_t want, uint64_t *features, uint64_t *enabled, char *why, size_t whylen);
 
 /*
  * Register [start, start+len) for MISSING faults, and for write-protect
@@ -42,10 +46,13 @@ struct uffd_fill {
  * there. Read faults map the zero page (UFFDIO_ZEROPAGE, as Linux does for
  * a read of untouched anonymous memory); write faults copy from zero_src
  * (UFFDIO_COPY of zero_len bytes at a time, so the write does not take a
- * second, copy-on-write fault). EAGAIN is retried, EEXIST pages are skipped,
- * a vanished VMA ends the fill. Returns 0 or -errno for an unexpected error.
+ * second, copy-on-write fault). wp: the copied pages are mapped
+ * write-protected (UFFDIO_COPY_MODE_WP; the range must be registered for WP);
+ * zero-page fills cannot be (UFFDIO_ZEROPAGE has no WP mode). EAGAIN is
+ * retried, EEXIST pages are skipped, a vanished VMA ends the fill. Returns 0
+ * or -errno for an unexpected error.
  */
-int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, const void *zero_src,
+int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, bool wp, const void *zero_src,
 	      size_t zero_len, struct uffd_fill *out);
 
 /*

@@ -62,3 +62,27 @@ consistent() {
 		fail "$1: frame peak $((peak * 4)) KiB > host peak RSS $rss KiB + zero pages $((zp * 4)) KiB"
 	echo "$1: frames peak $((peak * 4)) KiB; host peak RSS $rss KiB; zero-page $((zp * 4)) KiB"
 }
+
+# accounted NAME: the JSON report's sampler figures add up (every source ran,
+# every record pushed was modeled or its page was gone, estimates scaled).
+accounted() {
+	python3 - "$T/$1.json" "$1" <<'PY' || fail "$1: sampler accounting"
+import json, sys
+j = json.load(open(sys.argv[1])); n = sys.argv[2]; s = j["sampler"]; r = s["ring"]
+def check(c, what):
+    if not c:
+        print("%s: %s" % (n, what)); print(json.dumps(s, indent=1)); sys.exit(1)
+check(r["pushed"] == r["consumed"], "ring: %d pushed, %d consumed" % (r["pushed"], r["consumed"]))
+check(sum(x["samples"] for x in s["sources"]) == r["pushed"], "samples per source do not add up to the ring")
+check(sum(x["dropped"] for x in s["sources"]) == r["dropped"], "drops per source do not add up")
+check(s["restore_errors"] == 0, "restore errors")
+for x in s["sources"]:
+    check(x["ran"], "%s did not run: %s" % (x["name"], x["note"]))
+    check(x["samples"] > 0, "%s: no samples" % x["name"])
+    check(x["modeled"] + x["untranslated"] == x["samples"], "%s: modeled + untranslated != samples" % x["name"])
+    check(x["model"]["accesses"] == x["modeled"], "%s: model saw %d, %d modeled" % (x["name"], x["model"]["accesses"], x["modeled"]))
+    k = x["scale"] * (x["samples"] + x["dropped"]) / x["samples"]
+    check(abs(x["estimated"]["walks"] - k * x["model"]["walks"]) < 1e-6 * max(1, x["estimated"]["walks"]), "%s: estimate not scaled" % x["name"])
+    print("%s/%s: %d samples, %d modeled, %d dropped, est. %.0f STLB misses" % (n, x["name"], x["samples"], x["modeled"], x["dropped"], x["estimated"]["stlb_misses"]))
+PY
+}
