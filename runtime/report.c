@@ -338,6 +338,7 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 			(unsigned long long)s->batches, (unsigned long long)s->max_batch);
 	else
 		bprintf(b, "  no faults\n");
+	hist_line(b, "sampler traps", &s->latency_trap);
 	smp_report_text(bprintf_ctx, b);
 	bprintf(b, "\n-- wall time (measured) --\n  %llu.%03llu s\n",
 		(unsigned long long)(wall_ns / 1000000000ull),
@@ -585,6 +586,8 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(l, "mean", h->count ? (double)h->sum / (double)h->count : 0);
 	cJSON_AddNumberToObject(l, "batches", (double)s->batches);
 	cJSON_AddNumberToObject(l, "max_batch", (double)s->max_batch);
+	if (s->latency_trap.count)
+		json_hist(l, "sampler_traps", &s->latency_trap);
 	cJSON *hist = cJSON_AddArrayToObject(l, "histogram");
 	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
 		if (!h->bucket[i])

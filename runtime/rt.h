@@ -47,6 +47,7 @@ struct vm_stats {
 	struct hist latency_major; /* faults that read from swap */
 	struct hist latency_swapcache; /* faults served from the swap cache */
 	struct hist latency_wp;    /* write-protect faults (dirty tracking) */
+	struct hist latency_trap;  /* access-sampler traps (page given back), not program faults */
 	uint64_t pages_swapped_out, pages_swapped_in;
 	uint64_t swapout_failures; /* victims put back (write or drop failed) */
 	uint64_t swap_io_warned;

@@ -374,9 +374,11 @@ static void *handler_main(void *arg)
 			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 				continue; /* no other events are enabled */
 			enum fault_kind k = handle_fault(&msgs[i]);
-			if (k == FK_SAMPLER)
-				continue;
 			uint64_t dt = vm_now_ns() - t0;
+			if (k == FK_SAMPLER) {
+				hist_add(&rt.st.latency_trap, dt);
+				continue;
+			}
 			hist_add(&rt.st.latency, dt);
 			if (k == FK_MINOR)
 				hist_add(&rt.st.latency_minor, dt);

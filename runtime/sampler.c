@@ -36,7 +36,7 @@
 #define WIN_BYTES ((uint64_t)WIN_PAGES * PAGE)
 #define STASH_BYTES (256ull << 30) /* virtual; one window slot per window with stashed pages */
 #define MODEL_BATCH 64             /* records translated and modeled per rt.lock hold */
-#define ARM_BATCH 8                /* protect blocks armed per rt.lock hold */
+#define ARM_BATCH 2                /* protect blocks armed per rt.lock hold */
 #define PERF_PAGES 64              /* data pages of each perf ring buffer */
 #define PERF_MAX_CPUS 64
 
@@ -65,6 +65,7 @@ struct sent {
 	uint64_t base;    /* WIN_BYTES-aligned virtual address of the window */
 	uint64_t stashed; /* bit i: page base + i * PAGE is in the stash */
 	uint64_t trap;    /* of those, the pages tlbtrap took (the others: protect) */
+	uint64_t stale;   /* stash pages already copied back, to discard (not stashed) */
 	uint32_t slot;    /* stash window: S.stash + slot * WIN_BYTES */
 };
 
@@ -82,6 +83,7 @@ static struct {
 	struct sent *tab;
 	size_t tab_cap, tab_used, tab_dead;
 	uint64_t stashed;          /* pages in the stash now */
+	uint64_t stale;            /* stale stash pages (copied back, not discarded yet) */
 	uint64_t stashed_peak;
 	uint64_t restore_errors;
 	/* tlbtrap (rt.lock) */
@@ -239,7 +241,7 @@ static struct sent *win_get(uint64_t base)
 /* Forget e once nothing of its window is stashed. */
 static void win_put(struct sent *e)
 {
-	if (e->stashed)
+	if (e->stashed || e->stale)
 		return;
 	slot_free(e->slot);
 	e->base = 1;
@@ -293,6 +295,78 @@ static bool mapped(uint64_t page)
 	return mos_translate(rt.mos, page, &pfn, &shift) == MOS_OK;
 }
 
+static void for_range(uint64_t start, uint64_t len, unsigned (*fn)(struct sent *, uint64_t));
+
+/* Discard the stale stash pages of e in mask (one madvise per run); e stays
+ * in the table (the caller does win_put when done with it). */
+static void discard_stale(struct sent *e, uint64_t mask)
+{
+	mask &= e->stale;
+	for (unsigned i = 0; i < WIN_PAGES && (mask >> i);) {
+		if (!(mask >> i & 1)) {
+			i++;
+			continue;
+		}
+		unsigned j = i;
+		while (j < WIN_PAGES && (mask >> j & 1))
+			j++;
+		syscall(SYS_madvise, (void *)stash_addr(e, i), (size_t)(j - i) * PAGE, MADV_DONTNEED);
+		i = j;
+	}
+	e->stale &= ~mask;
+	S.stale -= (uint64_t)__builtin_popcountll(mask);
+}
+
+static unsigned discard_window(struct sent *e, uint64_t mask)
+{
+	discard_stale(e, mask);
+	win_put(e);
+	return 0;
+}
+
+/*
+ * Discard every stale stash page (rt.lock held). With nothing stashed, one
+ * madvise over the stash windows in use: one TLB flush for all of them.
+ */
+static void discard_all_stale(void)
+{
+	if (!S.stale)
+		return;
+	if (!S.stashed) {
+		syscall(SYS_madvise, (void *)S.stash, (size_t)S.stash_next * WIN_BYTES, MADV_DONTNEED);
+		for (size_t i = 0; i < S.tab_cap; i++)
+			if (S.tab[i].base > 1 && S.tab[i].stale) {
+				S.tab[i].stale = 0;
+				win_put(&S.tab[i]);
+			}
+		S.stale = 0;
+		return;
+	}
+	for_range(0, ~0ull & ~(PAGE - 1), discard_window);
+}
+
+/*
+ * A protect trap on page i of e (rt.lock held): copy the page back instead
+ * of moving it, so the trap does not flush the TLB of the CPUs running the
+ * program (UFFDIO_MOVE must, for the stash PTE it clears); the stash copy
+ * is discarded with the others at the next round. Returns false when the
+ * copy failed (the caller moves the page).
+ */
+static bool trap_copy_back(struct sent *e, unsigned i)
+{
+	uint64_t bit = 1ull << i, page = e->base + (uint64_t)i * PAGE;
+	bool wp = S.src[VM_SRC_WPSCAN].running; /* comes back protected: not written */
+	int r = uffd_copy(rt.uffd, page, (const void *)stash_addr(e, i), PAGE, wp);
+	if (r && r != -EEXIST)
+		return false;
+	uffd_wake(rt.uffd, page, PAGE);
+	e->stashed &= ~bit;
+	e->stale |= bit;
+	S.stashed--;
+	S.stale++;
+	return true;
+}
+
 /*
  * Take the pages [start, start + n pages) of one window away into the stash
  * for `owner` (rt.lock held): those MimicOS maps (so the range is managed and
@@ -317,6 +391,8 @@ static unsigned stash_out(uint64_t start, unsigned n, unsigned owner)
 			i++;
 			continue;
 		}
+		if (e->stale & bits(i, j)) /* a copied-back page's old copy holds the slot */
+			discard_stale(e, bits(i, j));
 		if (S.src[VM_SRC_WPSCAN].running) /* the move drops the written state */
 			wps_before_move(base + (uint64_t)i * PAGE, (uint64_t)(j - i) * PAGE);
 		while (i < j) {
@@ -399,7 +475,13 @@ static unsigned stash_in(struct sent *e, uint64_t mask, bool wake)
 				break;
 			page = e->base + (uint64_t)i * PAGE;
 			uint64_t src = stash_addr(e, i);
-			if (err != -EEXIST) {
+			if (err == -ENOENT) {
+				/* the stash lost the page (a bug): reading the hole would
+				 * fault on the stash and block this handler; count it */
+				S.restore_errors++;
+				if (wake)
+					uffd_wake(rt.uffd, page, PAGE);
+			} else if (err != -EEXIST) {
 				/* not movable back (should not happen): copy it */
 				struct uffdio_copy c = { .dst = page, .src = src, .len = PAGE };
 				if (ioctl(rt.uffd, UFFDIO_COPY, &c) && errno != EEXIST)
@@ -422,6 +504,8 @@ static unsigned stash_in(struct sent *e, uint64_t mask, bool wake)
 /* Drop the stashed copies of e in mask: the program discarded those pages. */
 static unsigned stash_drop(struct sent *e, uint64_t mask)
 {
+	if (e->stale & mask)
+		discard_stale(e, mask);
 	mask &= e->stashed;
 	for (unsigned i = 0; i < WIN_PAGES; i++)
 		if (mask >> i & 1)
@@ -489,7 +573,8 @@ bool smp_fault(uint64_t addr, bool write, uint32_t tid)
 	if (!e || !(e->stashed & bit))
 		return false;
 	unsigned owner = (e->trap & bit) ? OWN_TLBTRAP : OWN_PROTECT;
-	stash_in(e, bit, true);
+	if (owner == OWN_TLBTRAP || !trap_copy_back(e, (unsigned)__builtin_ctzll(bit)))
+		stash_in(e, bit, true);
 	if (S.child || S.quiesced)
 		return true;
 	emit(owner, addr, write, tid, vm_now_ns());
@@ -639,6 +724,7 @@ static void protect_round(void)
 	const uint64_t block = rt.cfg.sampler_block_pages * PAGE, region = 2ull << 20;
 	pthread_mutex_lock(&rt.lock);
 	for_range(0, ~0ull & ~(PAGE - 1), count_untouched);
+	discard_all_stale();
 	S.npicks = 0;
 	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
 		const struct mos_vma *v = mos_vma_at(rt.mos, i);

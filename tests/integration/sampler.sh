@@ -34,6 +34,20 @@ compare_native thr -- "$PROGS/threads" 16
 grep -q "all blocks intact" "$T/thr.vmemu" || fail "corruption under the samplers"
 accounted thr
 
+# --- the stash under churn: every page armed each 1 ms, single pages and
+# 64-page blocks, protect and tlbtrap sharing windows, while the programs
+# munmap, mremap and DONTNEED managed ranges; nothing is left stashed
+for opts in "protect -s sampler.rate=1 -s sampler.block_pages=1" \
+	"protect,tlbtrap -s sampler.rate=0.5 -s sampler.block_pages=64 -s sampler.tlb_entries=64"; do
+	VMEMU_OPTS="-c $M -s sampler.interval_ms=1 -s sampler.source=$opts"
+	compare_native churn-mm -- "$PROGS/mmapops"
+	accounted churn-mm
+	compare_native churn-thr -- "$PROGS/threads" 8
+	grep -q "all blocks intact" "$T/churn-thr.vmemu" || fail "corruption under churn"
+	accounted churn-thr
+	[[ $(json "$T/churn-thr.json" 'j["sampler"]["stashed_pages"]') == 0 ]] || fail "pages left in the stash"
+done
+
 # --- perf: ran, and says which event (software page faults on a VM without a PMU)
 ev=$(json "$T/thr.json" '[x for x in j["sampler"]["sources"] if x["name"]=="perf"][0]["event"]')
 [[ -n $ev ]] || fail "perf: no event named"
