@@ -297,22 +297,27 @@ static bool mapped(uint64_t page)
 
 static void for_range(uint64_t start, uint64_t len, unsigned (*fn)(struct sent *, uint64_t));
 
+/* The first run of set bits of mask at or above bit from: [*i, *j).
+ * False when there is none. */
+static bool next_run(uint64_t mask, unsigned from, unsigned *i, unsigned *j)
+{
+	if (from >= WIN_PAGES || !(mask >> from))
+		return false;
+	unsigned a = from + (unsigned)__builtin_ctzll(mask >> from), b = a;
+	while (b < WIN_PAGES && (mask >> b & 1))
+		b++;
+	*i = a;
+	*j = b;
+	return true;
+}
+
 /* Discard the stale stash pages of e in mask (one madvise per run); e stays
  * in the table (the caller does win_put when done with it). */
 static void discard_stale(struct sent *e, uint64_t mask)
 {
 	mask &= e->stale;
-	for (unsigned i = 0; i < WIN_PAGES && (mask >> i);) {
-		if (!(mask >> i & 1)) {
-			i++;
-			continue;
-		}
-		unsigned j = i;
-		while (j < WIN_PAGES && (mask >> j & 1))
-			j++;
+	for (unsigned i = 0, j; next_run(mask, i, &i, &j); i = j)
 		syscall(SYS_madvise, (void *)stash_addr(e, i), (size_t)(j - i) * PAGE, MADV_DONTNEED);
-		i = j;
-	}
 	e->stale &= ~mask;
 	S.stale -= (uint64_t)__builtin_popcountll(mask);
 }
@@ -451,14 +456,7 @@ static unsigned stash_in(struct sent *e, uint64_t mask, bool wake)
 	mask &= e->stashed;
 	unsigned back = 0;
 	bool wp = S.src[VM_SRC_WPSCAN].running;
-	for (unsigned i = 0; i < WIN_PAGES && (mask >> i);) {
-		if (!(mask >> i & 1)) {
-			i++;
-			continue;
-		}
-		unsigned j = i;
-		while (j < WIN_PAGES && (mask >> j & 1))
-			j++;
+	for (unsigned i = 0, j; next_run(mask, i, &i, &j);) {
 		while (i < j) {
 			uint64_t page = e->base + (uint64_t)i * PAGE;
 			int err;
@@ -507,9 +505,8 @@ static unsigned stash_drop(struct sent *e, uint64_t mask)
 	if (e->stale & mask)
 		discard_stale(e, mask);
 	mask &= e->stashed;
-	for (unsigned i = 0; i < WIN_PAGES; i++)
-		if (mask >> i & 1)
-			syscall(SYS_madvise, (void *)stash_addr(e, i), PAGE, MADV_DONTNEED);
+	for (unsigned i = 0, j; next_run(mask, i, &i, &j); i = j)
+		syscall(SYS_madvise, (void *)stash_addr(e, i), (size_t)(j - i) * PAGE, MADV_DONTNEED);
 	unsigned n = (unsigned)__builtin_popcountll(mask);
 	e->stashed &= ~mask;
 	e->trap &= ~mask;
