@@ -133,6 +133,7 @@ static const struct key keys[] = {
 	{ "sampler", "source", K_SOURCES, F(sampler_source), 0, 0, NULL, NULL, NULL },
 	{ "sampler", "rate", K_DOUBLE, F(sampler_rate), 1e-9, 1, NULL, NULL, NULL },
 	{ "sampler", "interval_ms", K_UINT, F(sampler_interval_ms), 1, 3600000, NULL, NULL, NULL },
+	{ "sampler", "budget", K_DOUBLE, F(sampler_budget), 0, 1, NULL, NULL, NULL },
 	{ "sampler", "block_pages", K_UINT, F(sampler_block_pages), 1, 64, NULL, NULL, NULL, .pow2 = true },
 	{ "sampler", "tlb_entries", K_UINT, F(sampler_tlb_entries), 0, 1 << 20, NULL, NULL, NULL },
 	{ "sampler", "perf_period", K_UINT, F(sampler_perf_period), 0, 1ull << 32, NULL, NULL, NULL },
@@ -189,6 +190,7 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->sampler_rate = 0.01;
 	cfg->sampler_interval_ms = 10;
 	cfg->sampler_block_pages = 16;
+	cfg->sampler_budget = 0.05;
 	cfg->fallback = VM_FALLBACK_ABORT;
 	cfg->spin_us = 0;
 	tlb_machine_init(&cfg->machine);

@@ -76,6 +76,7 @@ struct vm_config {
 	unsigned sampler_sources;      /* parsed source: bit (1 << VM_SRC_*) per source named */
 	double sampler_rate;           /* protect: fraction of resident pages armed per interval, (0, 1] */
 	uint64_t sampler_interval_ms;  /* sampler period, ms */
+	double sampler_budget;         /* protect: max fraction of wall time for its work; 0 = fixed rate */
 	uint64_t sampler_block_pages;  /* protect: aligned pages armed together (power of two, 1..64) */
 	uint64_t sampler_tlb_entries;  /* tlbtrap: emulated last-level TLB entries; 0 = the machine's */
 	uint64_t sampler_perf_period;  /* perf: events per sample; 0 = automatic */

@@ -34,6 +34,7 @@ struct ring_rec {
 	uint32_t tid;    /* thread id (0 = unknown) */
 	uint16_t flags;  /* RING_* */
 	uint16_t source; /* which sampler produced it (enum smp_source) */
+	float weight;    /* accesses this record stands for (1 / its inclusion probability) */
 };
 
 struct ring_slot {

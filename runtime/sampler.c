@@ -37,6 +37,7 @@
 #define STASH_BYTES (256ull << 30) /* virtual; one window slot per window with stashed pages */
 #define MODEL_BATCH 64             /* records translated and modeled per rt.lock hold */
 #define ARM_BATCH 2                /* protect blocks armed per rt.lock hold */
+#define RATE_FLOOR 1e-3            /* the budget lowers the rate to sampler.rate * this at most */
 #define PERF_PAGES 64              /* data pages of each perf ring buffer */
 #define PERF_MAX_CPUS 64
 
@@ -58,6 +59,9 @@ struct source {
 	uint64_t not_touched;      /* protect: armed pages given back unaccessed */
 	uint64_t intervals;        /* protect: arming rounds */
 	struct tlb *model;
+	/* estimates: each modeled record counts for its weight */
+	double w_sum, w_min, w_max;  /* weights of the modeled records */
+	double e_llt, e_walks, e_walks_by_size[3], e_walk_cycles;
 };
 
 /* Stash table entry: a window with pages in the stash. base 0 = empty, 1 = deleted. */
@@ -67,6 +71,7 @@ struct sent {
 	uint64_t trap;    /* of those, the pages tlbtrap took (the others: protect) */
 	uint64_t stale;   /* stash pages already copied back, to discard (not stashed) */
 	uint32_t slot;    /* stash window: S.stash + slot * WIN_BYTES */
+	float weight;     /* protect: 1 / the rate of the round that armed its pages */
 };
 
 static struct {
@@ -91,6 +96,13 @@ static struct {
 	size_t tt_entries, tt_head;
 	/* protect */
 	uint64_t rng;
+	double rate;               /* this round's rate (<= sampler.rate, lowered by the budget) */
+	double rate_sum, rate_min; /* over the rounds */
+	double cost_per_page;      /* ns of trap + arming work per armed page (moving average) */
+	uint64_t cost_ns;          /* trap + arming work since the last round (rt.lock) */
+	uint64_t armed_last;       /* pages armed by the last round */
+	uint64_t last_round;       /* its start, ns */
+	uint64_t budget_rounds;    /* rounds whose rate the budget lowered */
 	struct mos_phys_range *runs;
 	size_t runs_cap;
 	struct piece { uint64_t start, len; } *picks; /* blocks chosen this round */
@@ -122,10 +134,10 @@ static struct {
 static inline uint32_t gettid_u32(void) { return (uint32_t)syscall(SYS_gettid); }
 
 /* Push one record from any thread; lock-free, async-signal-safe. */
-static void emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_t now)
+static void emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_t now, float weight)
 {
 	struct ring_rec r = { .vaddr = vaddr, .time = now, .tid = tid,
-			      .flags = write ? RING_WRITE : 0, .source = (uint16_t)src };
+			      .flags = write ? RING_WRITE : 0, .source = (uint16_t)src, .weight = weight };
 	if (ring_push(&S.ring, &r))
 		__atomic_fetch_add(&S.src[src].samples, 1, __ATOMIC_RELAXED);
 	else
@@ -134,7 +146,7 @@ static void emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_
 
 void smp_emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_t now)
 {
-	emit(src, vaddr, write, tid, now);
+	emit(src, vaddr, write, tid, now, 1);
 }
 
 /* ---------------------------------------------------------------- stash */
@@ -424,6 +436,8 @@ static unsigned stash_out(uint64_t start, unsigned n, unsigned owner)
 			}
 		}
 	}
+	if (owner == OWN_PROTECT && taken)
+		e->weight = (float)(1.0 / S.rate);
 	S.src[owner].armed += taken;
 	S.stashed += taken;
 	if (S.stashed > S.stashed_peak)
@@ -570,11 +584,16 @@ bool smp_fault(uint64_t addr, bool write, uint32_t tid)
 	if (!e || !(e->stashed & bit))
 		return false;
 	unsigned owner = (e->trap & bit) ? OWN_TLBTRAP : OWN_PROTECT;
+	float weight = owner == OWN_PROTECT ? e->weight : 1;
+	uint64_t t0 = vm_now_ns();
 	if (owner == OWN_TLBTRAP || !trap_copy_back(e, (unsigned)__builtin_ctzll(bit)))
 		stash_in(e, bit, true);
+	uint64_t now = vm_now_ns();
+	if (owner == OWN_PROTECT)
+		S.cost_ns += now - t0;
 	if (S.child || S.quiesced)
 		return true;
-	emit(owner, addr, write, tid, vm_now_ns());
+	emit(owner, addr, write, tid, now, weight);
 	if (owner == OWN_TLBTRAP)
 		tlb_insert(page);
 	return true;
@@ -585,7 +604,7 @@ void smp_populated(uint64_t addr, bool write, uint32_t tid, uint64_t start, uint
 	if (!S.src[VM_SRC_TLBTRAP].running || S.child || S.quiesced)
 		return;
 	uint64_t page = addr & ~(PAGE - 1);
-	emit(VM_SRC_TLBTRAP, addr, write, tid, vm_now_ns());
+	emit(VM_SRC_TLBTRAP, addr, write, tid, vm_now_ns(), 1);
 	/* resident, not in the emulated TLB: all but the faulting page */
 	if (page > start)
 		stash_out_range(start, page - start, OWN_TLBTRAP);
@@ -690,6 +709,39 @@ static void pick(uint64_t start, uint64_t len)
 	S.picks[S.npicks++] = (struct piece){ start, len };
 }
 
+/*
+ * This round's rate (rt.lock held, now = the round's start): sampler.rate,
+ * lowered when sampler.budget is set so that the work protect causes (its
+ * traps' service and the moves out and back, measured per armed page and
+ * averaged over rounds) stays under budget * the time between rounds.
+ * Each page armed this round stands for 1 / rate accesses in the estimates.
+ */
+static void budget_rate(uint64_t now)
+{
+	double rate = rt.cfg.sampler_rate;
+	if (S.armed_last) {
+		double per = (double)S.cost_ns / (double)S.armed_last;
+		S.cost_per_page = S.cost_per_page > 0 ? 0.5 * S.cost_per_page + 0.5 * per : per;
+	}
+	if (rt.cfg.sampler_budget > 0 && S.last_round && S.cost_per_page > 0) {
+		struct mos_stats ms;
+		mos_get_stats(rt.mos, &ms);
+		double afford = rt.cfg.sampler_budget * (double)(now - S.last_round) / S.cost_per_page;
+		if (ms.data_frames && afford < rate * (double)ms.data_frames) {
+			rate = afford / (double)ms.data_frames;
+			if (rate < rt.cfg.sampler_rate * RATE_FLOOR)
+				rate = rt.cfg.sampler_rate * RATE_FLOOR;
+			S.budget_rounds++;
+		}
+	}
+	S.rate = rate;
+	S.rate_sum += rate;
+	if (!S.rate_min || rate < S.rate_min)
+		S.rate_min = rate;
+	S.cost_ns = 0;
+	S.last_round = now;
+}
+
 /* Add the runs of mapped pages in [from, to) to S.picks. */
 static void pick_mapped(uint64_t from, uint64_t to)
 {
@@ -720,8 +772,12 @@ static void protect_round(void)
 	struct source *s = &S.src[VM_SRC_PROTECT];
 	const uint64_t block = rt.cfg.sampler_block_pages * PAGE, region = 2ull << 20;
 	pthread_mutex_lock(&rt.lock);
+	uint64_t t0 = vm_now_ns();
 	for_range(0, ~0ull & ~(PAGE - 1), count_untouched);
 	discard_all_stale();
+	uint64_t now = vm_now_ns();
+	S.cost_ns += now - t0;
+	budget_rate(now);
 	S.npicks = 0;
 	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
 		const struct mos_vma *v = mos_vma_at(rt.mos, i);
@@ -733,19 +789,23 @@ static void protect_round(void)
 			if (hi > v->end)
 				hi = v->end;
 			for (uint64_t b = lo & ~(block - 1); b < hi; b += block)
-				if (rnd_unit() < rt.cfg.sampler_rate)
+				if (rnd_unit() < S.rate)
 					pick_mapped(b > lo ? b : lo, b + block < hi ? b + block : hi);
 			va = hi;
 		}
 	}
 	pthread_mutex_unlock(&rt.lock);
+	uint64_t armed = 0;
 	for (size_t i = 0; i < S.npicks; i += ARM_BATCH) {
 		/* MimicOS may have changed meanwhile: stash_out re-checks each page */
 		pthread_mutex_lock(&rt.lock);
+		t0 = vm_now_ns();
 		for (size_t j = i; j < S.npicks && j < i + ARM_BATCH; j++)
-			stash_out(S.picks[j].start, (unsigned)(S.picks[j].len / PAGE), OWN_PROTECT);
+			armed += stash_out(S.picks[j].start, (unsigned)(S.picks[j].len / PAGE), OWN_PROTECT);
+		S.cost_ns += vm_now_ns() - t0;
 		pthread_mutex_unlock(&rt.lock);
 	}
+	S.armed_last = armed;
 	s->intervals++;
 }
 
@@ -925,7 +985,8 @@ static void perf_drain(void)
 				if ((pid_t)smp.pid != me)
 					S.perf_foreign++; /* a child process inherited the event */
 				else if (smp.addr)
-					emit(VM_SRC_PERF, smp.addr, S.perf_write, smp.tid, smp.time);
+					emit(VM_SRC_PERF, smp.addr, S.perf_write, smp.tid, smp.time,
+					     (float)S.src[VM_SRC_PERF].scale);
 			} else if (h.type == PERF_RECORD_LOST) {
 				uint64_t lost[2];
 				perf_copy(data, size, tail + sizeof h, lost, sizeof lost);
@@ -1019,8 +1080,23 @@ static void drain(void)
 					vm_now_ns());
 			struct tlb_translation tr = { .page_shift = (uint8_t)shift };
 			tr.levels = (uint8_t)mos_walk_path(rt.mos, recs[i].vaddr, tr.pte_paddr);
-			tlb_access(s->model, recs[i].vaddr, recs[i].flags & RING_WRITE, &tr, NULL);
+			struct tlb_result res;
+			tlb_access(s->model, recs[i].vaddr, recs[i].flags & RING_WRITE, &tr, &res);
 			s->modeled++;
+			double w = recs[i].weight;
+			s->w_sum += w;
+			if (s->modeled == 1 || w < s->w_min)
+				s->w_min = w;
+			if (w > s->w_max)
+				s->w_max = w;
+			if (res.level == 0) { /* missed every TLB level: the last one too */
+				s->e_llt += w;
+				if (!res.pq_hit) {
+					s->e_walks += w;
+					s->e_walks_by_size[shift >= 30 ? 2 : shift >= 21] += w;
+					s->e_walk_cycles += w * res.walk_cycles;
+				}
+			}
 		}
 		pthread_mutex_unlock(&rt.lock);
 		for (size_t i = 0; i < n; i++)
@@ -1049,7 +1125,17 @@ static void *sampler_main(void *arg)
 		if (S.perf_n)
 			perf_drain();
 		drain();
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		/* tlbtrap and perf fill the ring fast: poll each ms; otherwise wake
+		 * for the next round (at most 10 ms, so that smp_stop is quick):
+		 * every wake-up takes a CPU from a program that uses them all */
+		uint64_t nap = S.src[VM_SRC_TLBTRAP].running || S.perf_n ? 1000000 : 10000000;
+		now = vm_now_ns();
+		if (next > now && next - now < nap)
+			nap = next - now;
+		else if (next <= now)
+			nap = 0;
+		if (nap)
+			nanosleep(&(struct timespec){ .tv_nsec = (long)nap }, NULL);
 	}
 	if (S.perf_n)
 		perf_drain();
@@ -1255,23 +1341,30 @@ static void model_stats(const struct source *s, struct est *e)
 
 static const char *const size_names[3] = { "4K", "2M", "1G" };
 
-/* Estimate factor: the source's scale, times (samples + dropped) / samples
- * when the ring dropped records (taken as spread evenly over the run). */
-static double factor(const struct source *s)
+/* (samples + dropped) / samples when the ring dropped records (taken as
+ * spread evenly over the run), else 1: the estimates are multiplied by it. */
+static double drops(const struct source *s)
 {
-	double k = s->scale;
-	if (s->dropped && s->samples)
-		k *= (double)(s->samples + s->dropped) / (double)s->samples;
-	return k;
+	return s->dropped && s->samples ? (double)(s->samples + s->dropped) / (double)s->samples : 1;
+}
+
+/* The mean weight of the modeled records (the configured one before any). */
+static double mean_weight(const struct source *s)
+{
+	return s->modeled ? s->w_sum / (double)s->modeled : s->scale;
 }
 
 static void source_detail(unsigned i, char *buf, size_t len)
 {
 	switch (i) {
 	case VM_SRC_PROTECT:
-		snprintf(buf, len, "rate %g of resident pages every %llu ms (%llu rounds)",
-			 rt.cfg.sampler_rate, (unsigned long long)rt.cfg.sampler_interval_ms,
-			 (unsigned long long)S.src[i].intervals);
+		snprintf(buf, len, "rate %g of resident pages in blocks of %llu every %llu ms "
+			 "(%llu rounds); budget %g: mean rate %.3g, min %.3g, lowered in %llu rounds",
+			 rt.cfg.sampler_rate, (unsigned long long)rt.cfg.sampler_block_pages,
+			 (unsigned long long)rt.cfg.sampler_interval_ms,
+			 (unsigned long long)S.src[i].intervals, rt.cfg.sampler_budget,
+			 S.src[i].intervals ? S.rate_sum / (double)S.src[i].intervals : 0, S.rate_min,
+			 (unsigned long long)S.budget_rounds);
 		break;
 	case VM_SRC_TLBTRAP:
 		snprintf(buf, len, "emulated FIFO last-level TLB of %zu 4 KiB entries", S.tt_entries);
@@ -1290,7 +1383,7 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 	if (!rt.cfg.sampler_sources)
 		return;
 	out(ctx, "\n-- access sampling (estimates: emulated TLB model over sampled accesses, "
-		 "scaled by each source's factor) --\n");
+		 "each counted for its weight, 1 / the probability it was sampled) --\n");
 	out(ctx, "  machine %s; ring %llu records in, %llu dropped (full); sampler interval %llu ms\n",
 	    rt.cfg.machine.name[0] ? rt.cfg.machine.name : "(unnamed)",
 	    (unsigned long long)ring_pushed(&S.ring), (unsigned long long)ring_dropped(&S.ring),
@@ -1305,8 +1398,8 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 			out(ctx, "  %-8s NOT RUN: %s\n", vm_sampler_source_name(i), s->why);
 			continue;
 		}
-		out(ctx, "  %-8s %s%s; scale x%g\n", vm_sampler_source_name(i),
-		    s->running || S.active ? "ran: " : "stopped: ", d, s->scale);
+		out(ctx, "  %-8s %s%s; weight x%.4g per record (mean)\n", vm_sampler_source_name(i),
+		    s->running || S.active ? "ran: " : "stopped: ", d, mean_weight(s));
 		if (s->why[0])
 			out(ctx, "           note: %s\n", s->why);
 		out(ctx, "           samples %llu (dropped %llu, modeled %llu, page no longer mapped %llu)\n",
@@ -1327,7 +1420,7 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 			    (unsigned long long)S.perf_lost, (unsigned long long)S.perf_foreign);
 		struct est e;
 		model_stats(s, &e);
-		double k = factor(s);
+		double k = drops(s);
 		out(ctx, "           model: %llu accesses, %llu last-level TLB misses, %llu walks "
 			 "(4K %llu, 2M %llu, 1G %llu), %llu walk cycles; %.4f of sampled accesses walk\n",
 		    (unsigned long long)e.ts.accesses, (unsigned long long)e.llt_misses,
@@ -1335,11 +1428,11 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 		    (unsigned long long)e.ts.walks_by_size[1], (unsigned long long)e.ts.walks_by_size[2],
 		    (unsigned long long)e.ts.walk_cycles,
 		    e.ts.accesses ? (double)e.ts.walks / (double)e.ts.accesses : 0.0);
-		out(ctx, "           ESTIMATED (x%.4g%s): %.0f STLB misses, %.0f walks (4K %.0f, 2M %.0f, "
+		out(ctx, "           ESTIMATED (weighted%s): %.0f STLB misses, %.0f walks (4K %.0f, 2M %.0f, "
 			 "1G %.0f), %.0f walk cycles (emulated)\n",
-		    k, s->dropped ? ", drops included" : "", k * (double)e.llt_misses, k * (double)e.ts.walks, k * (double)e.ts.walks_by_size[0],
-		    k * (double)e.ts.walks_by_size[1], k * (double)e.ts.walks_by_size[2],
-		    k * (double)e.ts.walk_cycles);
+		    s->dropped ? ", drops included" : "", k * s->e_llt, k * s->e_walks,
+		    k * s->e_walks_by_size[0], k * s->e_walks_by_size[1], k * s->e_walks_by_size[2],
+		    k * s->e_walk_cycles);
 	}
 	if (S.stashed_peak || S.restore_errors)
 		out(ctx, "  stash: %llu pages now, peak %llu; restore errors %llu\n",
@@ -1386,9 +1479,19 @@ void smp_report_json(cJSON *root)
 		cJSON_AddStringToObject(o, "note", s->why);
 		source_detail(i, d, sizeof d);
 		cJSON_AddStringToObject(o, "detail", d);
-		cJSON_AddNumberToObject(o, "scale", s->scale);
-		if (i == VM_SRC_PROTECT)
+		cJSON_AddNumberToObject(o, "scale", mean_weight(s));
+		cJSON_AddNumberToObject(o, "weight_min", s->modeled ? s->w_min : s->scale);
+		cJSON_AddNumberToObject(o, "weight_max", s->modeled ? s->w_max : s->scale);
+		if (i == VM_SRC_PROTECT) {
 			cJSON_AddNumberToObject(o, "rate", rt.cfg.sampler_rate);
+			cJSON_AddNumberToObject(o, "block_pages", (double)rt.cfg.sampler_block_pages);
+			cJSON_AddNumberToObject(o, "budget", rt.cfg.sampler_budget);
+			cJSON_AddNumberToObject(o, "rate_mean",
+						s->intervals ? S.rate_sum / (double)s->intervals : 0);
+			cJSON_AddNumberToObject(o, "rate_min", S.rate_min);
+			cJSON_AddNumberToObject(o, "rounds_lowered", (double)S.budget_rounds);
+			cJSON_AddNumberToObject(o, "cost_per_page_ns", S.cost_per_page);
+		}
 		if (i == VM_SRC_TLBTRAP)
 			cJSON_AddNumberToObject(o, "tlb_entries", (double)S.tt_entries);
 		if (i == VM_SRC_WPSCAN)
@@ -1420,13 +1523,14 @@ void smp_report_json(cJSON *root)
 		for (int k = 0; k < 3; k++)
 			cJSON_AddNumberToObject(wb, size_names[k], (double)e.ts.walks_by_size[k]);
 		cJSON *es = cJSON_AddObjectToObject(o, "estimated");
-		double k = factor(s);
-		cJSON_AddNumberToObject(es, "factor", k);
-		cJSON_AddNumberToObject(es, "stlb_misses", k * (double)e.llt_misses);
-		cJSON_AddNumberToObject(es, "walks", k * (double)e.ts.walks);
-		cJSON_AddNumberToObject(es, "walk_cycles", k * (double)e.ts.walk_cycles);
+		double k = drops(s);
+		cJSON_AddNumberToObject(es, "drops_factor", k);
+		cJSON_AddNumberToObject(es, "factor", k * mean_weight(s));
+		cJSON_AddNumberToObject(es, "stlb_misses", k * s->e_llt);
+		cJSON_AddNumberToObject(es, "walks", k * s->e_walks);
+		cJSON_AddNumberToObject(es, "walk_cycles", k * s->e_walk_cycles);
 		cJSON *ewb = cJSON_AddObjectToObject(es, "walks_by_page_size");
 		for (int q = 0; q < 3; q++)
-			cJSON_AddNumberToObject(ewb, size_names[q], k * (double)e.ts.walks_by_size[q]);
+			cJSON_AddNumberToObject(ewb, size_names[q], k * s->e_walks_by_size[q]);
 	}
 }

@@ -28,6 +28,29 @@ s=$(json "$T/py-tlbtrap.json" '[x for x in j["sampler"]["sources"] if x["name"]=
 a=$(json "$T/py-protect.json" 'j["sampler"]["sources"][0]["pages_taken"]')
 ((a > 0)) || fail "protect armed no page"
 
+# --- protect's budget: without one the rate is fixed and every record weighs
+# 1/rate; a tiny one lowers the rate and arms far fewer pages
+PYB='x = [i*i for i in range(1_000_000)]; d = {i: str(i) for i in range(200_000)}; print(sum(x), len(d))'
+VMEMU_OPTS="-c $M -s sampler.source=protect -s sampler.interval_ms=5 -s sampler.budget=0"
+compare_native fixed -- python3 -c "$PYB"
+accounted fixed
+python3 - "$T/fixed.json" <<'PY' || fail "fixed rate"
+import json, sys
+p = json.load(open(sys.argv[1]))["sampler"]["sources"][0]
+assert p["rounds_lowered"] == 0 and abs(p["rate_mean"] - 0.01) < 1e-12, p
+assert abs(p["weight_min"] - 100) < 1e-3 and abs(p["weight_max"] - 100) < 1e-3, p
+PY
+VMEMU_OPTS="-c $M -s sampler.source=protect -s sampler.interval_ms=5 -s sampler.budget=0.0001"
+compare_native budget -- python3 -c "$PYB"
+python3 - "$T/budget.json" "$T/fixed.json" <<'PY' || fail "budget"
+import json, sys
+p, f = (json.load(open(a))["sampler"]["sources"][0] for a in sys.argv[1:3])
+print("budget: rate min %g mean %g, %d of %d rounds lowered, %d pages armed (fixed: %d)"
+      % (p["rate_min"], p["rate_mean"], p["rounds_lowered"], p["rounds"], p["pages_taken"], f["pages_taken"]))
+assert p["rounds_lowered"] > 0 and p["rate_min"] < 0.01, p
+assert p["pages_taken"] * 2 < f["pages_taken"], (p["pages_taken"], f["pages_taken"])
+PY
+
 # --- many threads: nothing lost or duplicated -------------------------------
 VMEMU_OPTS="-c $M -s sampler.source=protect,tlbtrap,perf -s sampler.rate=0.2 -s sampler.interval_ms=2"
 compare_native thr -- "$PROGS/threads" 16
@@ -82,6 +105,8 @@ bad "^vmemu: -s sampler.rate=1.5: key 'sampler.rate': 1.5 is out of range" -c "$
 bad "^vmemu: -s sampler.interval_ms=0: key 'sampler.interval_ms': 0 is out of range" -c "$M" -s sampler.interval_ms=0
 bad "^vmemu: -s sampler.source=dmon: key 'sampler.source': unknown source 'dmon'" -c "$M" -s sampler.source=dmon
 bad "^vmemu: -s sampler.source=perf,perf: key 'sampler.source': source 'perf' named twice" -c "$M" -s sampler.source=perf,perf
+bad "^vmemu: -s sampler.block_pages=3: key 'sampler.block_pages': 3 is not a power of two" -c "$M" -s sampler.block_pages=3
+bad "^vmemu: -s sampler.budget=2: key 'sampler.budget': 2 is out of range" -c "$M" -s sampler.budget=2
 printf '[sampler]\nrate = 0.1\nsource = protect,x\n' >"$T/bad.ini"
 bad "^vmemu: $T/bad.ini:3: key 'sampler.source': unknown source 'x'" -c "$M" -c "$T/bad.ini"
 printf '[sampler]\ninterval_ms = 0\n' >"$T/bad2.ini"
