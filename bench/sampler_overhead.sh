@@ -20,7 +20,7 @@ tmp=$(mktemp -d /tmp/vmemu-sbench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 gen_lines "$tmp/lines" 1000000
 gen_sql "$tmp/script.sql"
-PY=$(command -v python3); PY=$(readlink -f "$PY")
+PY=$(python3 -c 'import sys; print(sys.executable)') # the interpreter, not a pyenv shim
 
 workload() { # name -> command (stdin from $in)
 	case $1 in
