@@ -37,6 +37,7 @@
 #define STASH_BYTES (256ull << 30) /* virtual; one window slot per window with stashed pages */
 #define MODEL_BATCH 64             /* records translated and modeled per rt.lock hold */
 #define ARM_BATCH 2                /* protect blocks armed per rt.lock hold */
+#define MIN_BLOCKS 16               /* protect: blocks expected per round, at least (if pages allow) */
 #define RATE_FLOOR 1e-3            /* the budget lowers the rate to sampler.rate * this at most */
 #define PERF_PAGES 64              /* data pages of each perf ring buffer */
 #define PERF_MAX_CPUS 64
@@ -103,6 +104,8 @@ static struct {
 	uint64_t armed_last;       /* pages armed by the last round */
 	uint64_t last_round;       /* its start, ns */
 	uint64_t budget_rounds;    /* rounds whose rate the budget lowered */
+	uint64_t resident;         /* pages MimicOS maps, at the round's start */
+	uint64_t small_block_rounds; /* rounds with blocks smaller than sampler.block_pages */
 	struct mos_phys_range *runs;
 	size_t runs_cap;
 	struct piece { uint64_t start, len; } *picks; /* blocks chosen this round */
@@ -719,13 +722,14 @@ static void pick(uint64_t start, uint64_t len)
 static void budget_rate(uint64_t now)
 {
 	double rate = rt.cfg.sampler_rate;
+	struct mos_stats ms;
+	mos_get_stats(rt.mos, &ms);
+	S.resident = ms.data_frames;
 	if (S.armed_last) {
 		double per = (double)S.cost_ns / (double)S.armed_last;
 		S.cost_per_page = S.cost_per_page > 0 ? 0.5 * S.cost_per_page + 0.5 * per : per;
 	}
 	if (rt.cfg.sampler_budget > 0 && S.last_round && S.cost_per_page > 0) {
-		struct mos_stats ms;
-		mos_get_stats(rt.mos, &ms);
 		double afford = rt.cfg.sampler_budget * (double)(now - S.last_round) / S.cost_per_page;
 		if (ms.data_frames && afford < rate * (double)ms.data_frames) {
 			rate = afford / (double)ms.data_frames;
@@ -770,7 +774,7 @@ static void pick_mapped(uint64_t from, uint64_t to)
 static void protect_round(void)
 {
 	struct source *s = &S.src[VM_SRC_PROTECT];
-	const uint64_t block = rt.cfg.sampler_block_pages * PAGE, region = 2ull << 20;
+	const uint64_t region = 2ull << 20;
 	pthread_mutex_lock(&rt.lock);
 	uint64_t t0 = vm_now_ns();
 	for_range(0, ~0ull & ~(PAGE - 1), count_untouched);
@@ -778,6 +782,15 @@ static void protect_round(void)
 	uint64_t now = vm_now_ns();
 	S.cost_ns += now - t0;
 	budget_rate(now);
+	/* blocks: sampler.block_pages, halved while fewer than MIN_BLOCKS would
+	 * be expected, since the estimate's variance is that of the number of
+	 * blocks (a small program would otherwise get no sample at all) */
+	uint64_t bp = rt.cfg.sampler_block_pages;
+	while (bp > 1 && S.rate * (double)S.resident < (double)(MIN_BLOCKS * bp))
+		bp /= 2;
+	if (bp < rt.cfg.sampler_block_pages)
+		S.small_block_rounds++;
+	const uint64_t block = bp * PAGE;
 	S.npicks = 0;
 	for (size_t i = 0; i < mos_vma_count(rt.mos); i++) {
 		const struct mos_vma *v = mos_vma_at(rt.mos, i);
@@ -1358,9 +1371,11 @@ static void source_detail(unsigned i, char *buf, size_t len)
 {
 	switch (i) {
 	case VM_SRC_PROTECT:
-		snprintf(buf, len, "rate %g of resident pages in blocks of %llu every %llu ms "
-			 "(%llu rounds); budget %g: mean rate %.3g, min %.3g, lowered in %llu rounds",
+		snprintf(buf, len, "rate %g of resident pages in blocks of %llu (smaller in %llu "
+			 "rounds) every %llu ms (%llu rounds); budget %g: mean rate %.3g, min %.3g, "
+			 "lowered in %llu rounds",
 			 rt.cfg.sampler_rate, (unsigned long long)rt.cfg.sampler_block_pages,
+			 (unsigned long long)S.small_block_rounds,
 			 (unsigned long long)rt.cfg.sampler_interval_ms,
 			 (unsigned long long)S.src[i].intervals, rt.cfg.sampler_budget,
 			 S.src[i].intervals ? S.rate_sum / (double)S.src[i].intervals : 0, S.rate_min,
@@ -1388,7 +1403,7 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 	    rt.cfg.machine.name[0] ? rt.cfg.machine.name : "(unnamed)",
 	    (unsigned long long)ring_pushed(&S.ring), (unsigned long long)ring_dropped(&S.ring),
 	    (unsigned long long)rt.cfg.sampler_interval_ms);
-	char d[160];
+	char d[320];
 	for (unsigned i = 0; i < VM_SRC_COUNT; i++) {
 		const struct source *s = &S.src[i];
 		if (!s->requested)
@@ -1467,7 +1482,7 @@ void smp_report_json(cJSON *root)
 			cJSON_AddStringToObject(j, "record_error", strerror(S.trace_errno));
 	}
 	cJSON *arr = cJSON_AddArrayToObject(j, "sources");
-	char d[160];
+	char d[320];
 	for (unsigned i = 0; i < VM_SRC_COUNT; i++) {
 		const struct source *s = &S.src[i];
 		if (!s->requested)
@@ -1490,6 +1505,7 @@ void smp_report_json(cJSON *root)
 						s->intervals ? S.rate_sum / (double)s->intervals : 0);
 			cJSON_AddNumberToObject(o, "rate_min", S.rate_min);
 			cJSON_AddNumberToObject(o, "rounds_lowered", (double)S.budget_rounds);
+			cJSON_AddNumberToObject(o, "rounds_smaller_blocks", (double)S.small_block_rounds);
 			cJSON_AddNumberToObject(o, "cost_per_page_ns", S.cost_per_page);
 		}
 		if (i == VM_SRC_TLBTRAP)
