@@ -12,11 +12,16 @@
 # fully associative FIFO of the machine's last-level 4 KiB entries while the
 # model's STLB is set associative LRU, and protect counts at most one
 # access per armed page per interval.
-# Usage: bench/accuracy.sh [LIVE_RUNS [PROGRAM...]]   (needs valgrind)
+# Usage: [RATE=r] bench/accuracy.sh [LIVE_RUNS [PROGRAM...]]   (needs valgrind)
+# RATE: protect's sampler.rate (default 0.01, the default of vmemu). These
+# programs run for tens of milliseconds (a few protect rounds), so at the
+# default rate an estimate rests on a handful of samples; the protect
+# column gives the median number of samples behind it.
 set -eu
 cd "$(dirname "$0")/.."
 . tests/inputs.bash
 runs=${1:-3}
+RATE=${RATE:-0.01}
 V=build/vmemu
 M=configs/machines/golden_cove.ini
 command -v valgrind >/dev/null || { echo "valgrind not installed (apt-get install valgrind)"; exit 1; }
@@ -44,8 +49,8 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 js() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 est() { js "$1" '[x for x in j["sampler"]["sources"] if x["name"]=="'"$2"'"][0]["estimated"]["stlb_misses"]'; }
 
-printf 'accuracy: STLB misses per million data accesses, golden_cove, baseline policy; live = median of %d runs\n' "$runs"
-printf '%-8s %12s %12s %12s %8s %12s %8s\n' program accesses replay tlbtrap err protect err
+printf 'accuracy: STLB misses per million data accesses, golden_cove, baseline policy; live = median of %d runs; protect rate %s\n' "$runs" "$RATE"
+printf '%-8s %12s %12s %12s %8s %12s %8s %8s\n' program accesses replay tlbtrap err protect err samples
 progs=("${@:2}"); ((${#progs[@]})) || progs=(sort python3 sqlite3)
 for w in "${progs[@]}"; do
 	workload "$w"
@@ -55,20 +60,22 @@ for w in "${progs[@]}"; do
 	rm -f "$tmp/$w.lackey"
 	acc=$(js "$tmp/$w.replay.json" 'j["tlb"]["accesses"]')
 	rep=$(js "$tmp/$w.replay.json" 'sum(s["misses"] for s in j["tlb"]["structures"] if s["name"].startswith("stlb"))')
-	: >"$tmp/t"; : >"$tmp/p"
+	: >"$tmp/t"; : >"$tmp/p"; : >"$tmp/ps"
 	for ((i = 0; i < runs; i++)); do
 		$V run -c $M -s sampler.source=tlbtrap -o /dev/null --json "$tmp/t.json" -- "${cmd[@]}" <"$in" >"$tmp/out"
 		cmp -s "$tmp/out" "$tmp/$w.vg.out" || echo "warning: $w output differs from the traced run" >&2
 		est "$tmp/t.json" tlbtrap >>"$tmp/t"
-		$V run -c $M -s sampler.source=protect -o /dev/null --json "$tmp/p.json" -- "${cmd[@]}" <"$in" >/dev/null
+		$V run -c $M -s sampler.source=protect -s sampler.rate="$RATE" -o /dev/null --json "$tmp/p.json" \
+			-- "${cmd[@]}" <"$in" >/dev/null
 		est "$tmp/p.json" protect >>"$tmp/p"
+		js "$tmp/p.json" '[x for x in j["sampler"]["sources"] if x["name"]=="protect"][0]["samples"]' >>"$tmp/ps"
 	done
-	t=$(median <"$tmp/t"); p=$(median <"$tmp/p")
-	python3 - "$w" "$acc" "$rep" "$t" "$p" <<'PY'
+	t=$(median <"$tmp/t"); p=$(median <"$tmp/p"); ps=$(median <"$tmp/ps")
+	python3 - "$w" "$acc" "$rep" "$t" "$p" "$ps" <<'PY'
 import sys
-w, acc, rep, t, p = sys.argv[1], *map(float, sys.argv[2:])
+w, acc, rep, t, p, ps = sys.argv[1], *map(float, sys.argv[2:])
 m = lambda x: x * 1e6 / acc
 e = lambda x: (x - rep) / rep * 100 if rep else float("nan")
-print("%-8s %12d %12.1f %12.1f %7.1f%% %12.1f %7.1f%%" % (w, acc, m(rep), m(t), e(t), m(p), e(p)))
+print("%-8s %12d %12.1f %12.1f %7.1f%% %12.1f %7.1f%% %8d" % (w, acc, m(rep), m(t), e(t), m(p), e(p), ps))
 PY
 done
