@@ -604,7 +604,14 @@ bool smp_fault(uint64_t addr, bool write, uint32_t tid)
 
 void smp_populated(uint64_t addr, bool write, uint32_t tid, uint64_t start, uint64_t len)
 {
-	if (!S.src[VM_SRC_TLBTRAP].running || S.child || S.quiesced)
+	if (S.child || S.quiesced)
+		return;
+	/* protect: a page populated during an interval was not there to be
+	 * armed at its start, so its first touch would never be sampled; the
+	 * fault is that touch, seen for certain: weight 1 */
+	if (S.src[VM_SRC_PROTECT].running)
+		emit(VM_SRC_PROTECT, addr, write, tid, vm_now_ns(), 1);
+	if (!S.src[VM_SRC_TLBTRAP].running)
 		return;
 	uint64_t page = addr & ~(PAGE - 1);
 	emit(VM_SRC_TLBTRAP, addr, write, tid, vm_now_ns(), 1);

@@ -77,8 +77,10 @@ bool smp_fault(uint64_t addr, bool write, uint32_t tid);
 
 /*
  * MimicOS resolved a fault at `addr` and the host populated [start,
- * start+len) (rt.lock held). tlbtrap: a first touch is a TLB miss; the
- * other populated pages are not in the emulated TLB and are taken away.
+ * start+len) (rt.lock held). protect: the first touch is a record of
+ * weight 1 (the page could not be armed before it existed). tlbtrap: a
+ * first touch is a TLB miss; the other populated pages are not in the
+ * emulated TLB and are taken away.
  */
 void smp_populated(uint64_t addr, bool write, uint32_t tid, uint64_t start, uint64_t len);
 
