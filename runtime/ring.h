@@ -25,6 +25,7 @@
 /* Record flags. */
 enum {
 	RING_WRITE = 1u << 0, /* the access was a store */
+	RING_MODELED = 1u << 1, /* already fed to the model: the consumer only traces it */
 };
 
 /* One sampled access (24 bytes). */
