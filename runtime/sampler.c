@@ -137,14 +137,20 @@ static struct {
 static inline uint32_t gettid_u32(void) { return (uint32_t)syscall(SYS_gettid); }
 
 /* Push one record from any thread; lock-free, async-signal-safe. */
+/* Push r, counting it as a sample of its source or as dropped (ring full). */
+static void push(const struct ring_rec *r)
+{
+	if (ring_push(&S.ring, r))
+		__atomic_fetch_add(&S.src[r->source].samples, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&S.src[r->source].dropped, 1, __ATOMIC_RELAXED);
+}
+
 static void emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_t now, float weight)
 {
-	struct ring_rec r = { .vaddr = vaddr, .time = now, .tid = tid,
-			      .flags = write ? RING_WRITE : 0, .source = (uint16_t)src, .weight = weight };
-	if (ring_push(&S.ring, &r))
-		__atomic_fetch_add(&S.src[src].samples, 1, __ATOMIC_RELAXED);
-	else
-		__atomic_fetch_add(&S.src[src].dropped, 1, __ATOMIC_RELAXED);
+	push(&(struct ring_rec){ .vaddr = vaddr, .time = now, .tid = tid,
+				 .flags = write ? RING_WRITE : 0, .source = (uint16_t)src,
+				 .weight = weight });
 }
 
 void smp_emit(unsigned src, uint64_t vaddr, bool write, uint32_t tid, uint64_t now)
@@ -722,7 +728,7 @@ static void pick(uint64_t start, uint64_t len)
 		size_t cap = S.picks_cap ? S.picks_cap * 2 : 256;
 		void *p = ialloc_realloc(S.picks, cap * sizeof *S.picks);
 		if (!p)
-			return; /* this round arms fewer pages: the factor stays right on average */
+			return; /* out of internal memory: this round arms fewer pages than its rate says */
 		S.picks = p;
 		S.picks_cap = cap;
 	}
@@ -1134,10 +1140,7 @@ static void protect_record(uint64_t vaddr, bool write, uint32_t tid, uint64_t no
 			      .flags = (write ? RING_WRITE : 0) | RING_MODELED,
 			      .source = VM_SRC_PROTECT, .weight = weight };
 	model_record(&S.src[VM_SRC_PROTECT], &r);
-	if (ring_push(&S.ring, &r))
-		__atomic_fetch_add(&S.src[VM_SRC_PROTECT].samples, 1, __ATOMIC_RELAXED);
-	else
-		__atomic_fetch_add(&S.src[VM_SRC_PROTECT].dropped, 1, __ATOMIC_RELAXED);
+	push(&r);
 }
 
 /* Model (and trace) everything in the ring now, MODEL_BATCH records per
