@@ -7,12 +7,15 @@
 # accesses live, and the programs are deterministic, so the trace's count is
 # the denominator of both. The traced run preloads Debian's libmimalloc so
 # its heap comes from the same allocator a vmemu run uses. Differences that
-# remain by design: the live samplers see managed memory only (heap and
-# large mmaps; the trace also has stack and globals), tlbtrap's TLB is a
+# remain by design: the live samplers see managed memory only (heap, large
+# mmaps and, with heap.static_data = on, the static data of the program and
+# its libraries except libc's and the runtime's; the trace also has stacks,
+# those libraries' data and read-only data), tlbtrap's TLB is a
 # fully associative FIFO of the machine's last-level 4 KiB entries while the
 # model's STLB is set associative LRU, and protect counts at most one
 # access per armed page per interval.
-# Usage: [RATE=r] bench/accuracy.sh [LIVE_RUNS [PROGRAM...]]   (needs valgrind)
+# Usage: [RATE=r] [STATIC=on|off] bench/accuracy.sh [LIVE_RUNS [PROGRAM...]]   (needs valgrind)
+# STATIC: heap.static_data of the live runs (default on, vmemu's default).
 # RATE: protect's sampler.rate (default 0.01, the default of vmemu). These
 # programs run for tens of milliseconds (a few protect rounds), so at the
 # default rate an estimate rests on a handful of samples; the protect
@@ -22,6 +25,7 @@ cd "$(dirname "$0")/.."
 . tests/inputs.bash
 runs=${1:-3}
 RATE=${RATE:-0.01}
+STATIC=${STATIC:-on}
 V=build/vmemu
 M=configs/machines/golden_cove.ini
 command -v valgrind >/dev/null || { echo "valgrind not installed (apt-get install valgrind)"; exit 1; }
@@ -49,7 +53,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 js() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 est() { js "$1" '[x for x in j["sampler"]["sources"] if x["name"]=="'"$2"'"][0]["estimated"]["stlb_misses"]'; }
 
-printf 'accuracy: STLB misses per million data accesses, golden_cove, baseline policy; live = median of %d runs; protect rate %s\n' "$runs" "$RATE"
+printf 'accuracy: STLB misses per million data accesses, golden_cove, baseline policy; live = median of %d runs; protect rate %s; static data %s\n' "$runs" "$RATE" "$STATIC"
 printf '%-8s %12s %12s %12s %8s %12s %8s %8s\n' program accesses replay tlbtrap err protect err samples
 progs=("${@:2}"); ((${#progs[@]})) || progs=(sort python3 sqlite3)
 for w in "${progs[@]}"; do
@@ -62,10 +66,10 @@ for w in "${progs[@]}"; do
 	rep=$(js "$tmp/$w.replay.json" 'sum(s["misses"] for s in j["tlb"]["structures"] if s["name"].startswith("stlb"))')
 	: >"$tmp/t"; : >"$tmp/p"; : >"$tmp/ps"
 	for ((i = 0; i < runs; i++)); do
-		$V run -c $M -s sampler.source=tlbtrap -o /dev/null --json "$tmp/t.json" -- "${cmd[@]}" <"$in" >"$tmp/out"
+		$V run -c $M -s heap.static_data=$STATIC -s sampler.source=tlbtrap -o /dev/null --json "$tmp/t.json" -- "${cmd[@]}" <"$in" >"$tmp/out"
 		cmp -s "$tmp/out" "$tmp/$w.vg.out" || echo "warning: $w output differs from the traced run" >&2
 		est "$tmp/t.json" tlbtrap >>"$tmp/t"
-		$V run -c $M -s sampler.source=protect -s sampler.rate="$RATE" -o /dev/null --json "$tmp/p.json" \
+		$V run -c $M -s heap.static_data=$STATIC -s sampler.source=protect -s sampler.rate="$RATE" -o /dev/null --json "$tmp/p.json" \
 			-- "${cmd[@]}" <"$in" >/dev/null
 		est "$tmp/p.json" protect >>"$tmp/p"
 		js "$tmp/p.json" '[x for x in j["sampler"]["sources"] if x["name"]=="protect"][0]["samples"]' >>"$tmp/ps"

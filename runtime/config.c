@@ -108,6 +108,7 @@ static const struct key keys[] = {
 	{ "numa", "spill_threshold", K_DOUBLE, F(numa_spill_threshold), 0, 1, NULL, NULL, NULL },
 	{ "heap", "reserve", K_SIZE, F(heap_reserve), 1ull << 30, 64 * TiB, NULL, NULL, NULL },
 	{ "heap", "mmap_threshold", K_SIZE, F(heap_mmap_threshold), 4096, 64 * TiB, NULL, NULL, NULL },
+	{ "heap", "static_data", K_CHOICE, F(heap_static_data), 0, 0, off_on, NULL, NULL },
 	{ "mimicos", "policy", K_POLICY, F(policy), 0, 0, NULL, NULL, NULL },
 	{ "mimicos", "fault_around", K_UINT, F(fault_around), 1, 512, NULL, NULL, NULL, .pow2 = true },
 	{ "thp", "mode", K_CHOICE, F(thp_mode), 0, 0, thp_modes, NULL, NULL },
@@ -172,6 +173,7 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->numa_policy = 0; /* local */
 	cfg->heap_reserve = 64ull << 30;
 	cfg->heap_mmap_threshold = 1ull << 20;
+	cfg->heap_static_data = 1;
 	strcpy(cfg->policy, "baseline");
 	cfg->fault_around = 1;
 	cfg->thp_mode = 0; /* never */

@@ -47,6 +47,7 @@ struct vm_config {
 	/* [heap] */
 	uint64_t heap_reserve;         /* virtual bytes reserved for the malloc family */
 	uint64_t heap_mmap_threshold;  /* anonymous private mmaps >= this are managed, bytes */
+	int heap_static_data;          /* 1: the program's .data/.bss are managed too */
 	/* [mimicos] */
 	char policy[256];              /* built-in policy name, or path of a policy .so */
 	const struct mos_policy_ops *policy_ops; /* the loaded .so's table, or NULL */

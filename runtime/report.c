@@ -314,6 +314,13 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 			(unsigned long long)rt.collapse.dropped);
 	bprintf(b, "  managed VMAs          %12llu  (program mmaps managed: %llu)\n",
 		(unsigned long long)ms->vmas, (unsigned long long)s->mmaps_managed);
+	if (rt.cfg.heap_static_data)
+		bprintf(b, "  static data           %12llu  data segments managed, %.1f MiB, %llu pages present "
+			   "at start (objects: %llu loaded, %llu of the runtime left alone; segments "
+			   "left unmanaged %llu)\n",
+			(unsigned long long)s->static_ranges, mib(s->static_bytes),
+			(unsigned long long)s->static_pages, (unsigned long long)s->static_objects,
+			(unsigned long long)s->static_skipped, (unsigned long long)s->static_failed);
 	if (s->dup_faults || s->premapped_faults || s->untracked_faults || s->fill_errors ||
 	    s->mos_errors || s->mmaps_unmanaged || s->mremap_resets)
 		bprintf(b, "  anomalies: duplicate messages %llu, faults on premapped pages %llu, untracked "
@@ -564,6 +571,15 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 	cJSON_AddNumberToObject(a, "heap_bytes", (double)(vm_heap_end - vm_heap_start));
 	cJSON_AddNumberToObject(a, "mmaps_managed", (double)s->mmaps_managed);
 	cJSON_AddNumberToObject(a, "mmaps_unmanaged", (double)s->mmaps_unmanaged);
+	if (rt.cfg.heap_static_data) {
+		cJSON *sd = cJSON_AddObjectToObject(a, "static_data");
+		cJSON_AddNumberToObject(sd, "segments", (double)s->static_ranges);
+		cJSON_AddNumberToObject(sd, "bytes", (double)s->static_bytes);
+		cJSON_AddNumberToObject(sd, "pages_present", (double)s->static_pages);
+		cJSON_AddNumberToObject(sd, "objects", (double)s->static_objects);
+		cJSON_AddNumberToObject(sd, "objects_of_runtime", (double)s->static_skipped);
+		cJSON_AddNumberToObject(sd, "segments_unmanaged", (double)s->static_failed);
+	}
 	cJSON_AddNumberToObject(a, "munmaps", (double)s->munmaps);
 	cJSON_AddNumberToObject(a, "mremaps", (double)s->mremaps);
 	cJSON_AddNumberToObject(a, "madvise_discards", (double)s->madvise_discards);

@@ -38,6 +38,13 @@ struct vm_stats {
 	uint64_t mmaps_managed;    /* program mmaps brought under emulation */
 	uint64_t mmaps_unmanaged;  /* manageable mmaps that could not be */
 	uint64_t munmaps;          /* munmaps that touched managed memory */
+	/* heap.static_data (runtime/static_data.h) */
+	uint64_t static_objects;   /* loaded objects seen at start */
+	uint64_t static_skipped;   /* of those, the runtime's own and its dependencies */
+	uint64_t static_ranges;    /* data segments managed */
+	uint64_t static_bytes;     /* their size */
+	uint64_t static_pages;     /* their pages present at start, mapped in MimicOS */
+	uint64_t static_failed;    /* data segments left unmanaged (mincore/mmap/register) */
 	uint64_t mremaps;          /* mremaps of managed memory */
 	uint64_t mremap_resets;    /* mremaps MimicOS could not follow */
 	uint64_t madvise_discards; /* DONTNEED/FREE/REMOVE on managed memory */

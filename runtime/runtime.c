@@ -29,6 +29,7 @@
 #include "runtime/rt.h"
 #include "runtime/swap.h"
 #include "runtime/sampler.h"
+#include "runtime/static_data.h"
 #include "runtime/uffd.h"
 
 #define PAGE 4096ull
@@ -545,6 +546,83 @@ static void atfork_child(void)
 	vm_in_runtime--;
 }
 
+/*
+ * heap.static_data: bring the program's .data/.bss under emulation (see
+ * runtime/static_data.h). Runs in init, before main, with the handlers up:
+ * each range is moved to anonymous memory (no other thread uses it yet),
+ * registered, and its present pages are mapped in MimicOS as the fault
+ * path maps a first touch, but counted apart (they are not faults of the
+ * program). A range that cannot be moved stays unmanaged and is counted;
+ * one whose mremap failed may have lost its contents: stop, before main.
+ */
+static void manage_static_data(void)
+{
+	static struct vm_static_range r[VM_STATIC_MAX];
+	struct vm_static_scan scan;
+	size_t n = vm_static_ranges(r, VM_STATIC_MAX, &scan);
+	rt.st.static_objects = scan.objects;
+	rt.st.static_skipped = scan.skipped;
+	rt.st.static_failed = scan.overflow;
+	for (size_t i = 0; i < n; i++) {
+		size_t pages = r[i].len / PAGE;
+		unsigned char *present = ialloc_zalloc(pages);
+		bool lost = false;
+		int e = present ? vm_static_to_anon(&r[i], present, &lost) : -ENOMEM;
+		if (lost)
+			die2("key 'heap.static_data': moving the data of %s [%#llx, %#llx) failed: %s",
+			     r[i].name[0] ? r[i].name : "the program", (unsigned long long)r[i].start,
+			     (unsigned long long)(r[i].start + r[i].len), strerror(-e));
+		if (e) { /* left as it was: works natively */
+			rt.st.static_failed++;
+			ialloc_free(present);
+			continue;
+		}
+		pthread_mutex_lock(&rt.lock);
+		if (mos_vma_add(rt.mos, r[i].start, r[i].len, MOS_VMA_MMAP) != MOS_OK) {
+			rt.st.static_failed++;
+		} else if (uffd_register(rt.uffd, r[i].start, r[i].len, register_wp())) {
+			mos_vma_remove(rt.mos, r[i].start, r[i].len);
+			rt.st.static_failed++;
+		} else {
+			/* present is not written: wpscan starts clean. Only runs of
+			 * present pages: on an absent one the kernel would leave a
+			 * uffd-wp marker, which UFFDIO_ZEROPAGE refuses (EEXIST),
+			 * so a read of it would fault for ever */
+			for (size_t k = 0, run; rt.wp_async && k < pages; k += run + 1) {
+				for (run = 0; k + run < pages && present[k + run]; run++)
+					;
+				if (run)
+					uffd_writeprotect(rt.uffd, r[i].start + k * PAGE, run * PAGE, true);
+			}
+			for (size_t k = 0; k < pages; k++) {
+				uint64_t addr = r[i].start + k * PAGE;
+				uint64_t pfn;
+				uint32_t shift;
+				struct mos_fault_result res;
+				if (!present[k] || mos_translate(rt.mos, addr, &pfn, &shift) == MOS_OK)
+					continue;
+				enum mos_status st = fault_with_reclaim(addr, true, &res);
+				if (st == MOS_ENOMEM)
+					emulated_oom(addr);
+				if (st != MOS_OK)
+					continue;
+				/* a fault-around window or a 2 MiB page may reach
+				 * absent pages: populate them as the fault path does */
+				struct uffd_fill fill = { 0 };
+				uffd_fill(rt.uffd, res.start, res.len, true, rt.wp_async, rt.zero_buf,
+					  rt.zero_len, &fill);
+				rt.st.pages_zeropage += fill.bytes_zeropage / PAGE;
+				rt.st.pages_copied += fill.bytes_copied / PAGE;
+				rt.st.static_pages++;
+			}
+			rt.st.static_ranges++;
+			rt.st.static_bytes += r[i].len;
+		}
+		pthread_mutex_unlock(&rt.lock);
+		ialloc_free(present);
+	}
+}
+
 /* Reserve heap.reserve bytes of address space aligned to 1 GiB (mimalloc's
  * arena needs the alignment) without committing memory. */
 static void reserve_heap(void)
@@ -635,6 +713,8 @@ static void init_once_fn(void)
 			die2("%s", err);
 		start_handlers();
 		collapse_init(scan_wanted());
+		if (rt.cfg.heap_static_data)
+			manage_static_data();
 	}
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	smp_init(); /* never stops the program: the report says what did not start */
