@@ -39,6 +39,12 @@
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
 static const uint8_t size_shift[NSIZES] = { 12, 21, 30 };
+
+/* The TLB key of the page of size code c (0 4 KiB, 1 2 MiB, 2 1 GiB) holding vaddr. */
+static ALWAYS_INLINE uint64_t page_key(uint64_t vaddr, unsigned c)
+{
+	return ((vaddr >> size_shift[c]) << 2) | (c + 1u);
+}
 /* Virtual-address shift of the tag of each PWC level (SDM 4.10.3.1). */
 static const uint8_t pwc_va_shift[TLB_PWC_LEVELS] = { 39, 30, 21 };
 
@@ -93,6 +99,11 @@ struct tlb {
 	uint32_t base[NPATHS][TLB_MAX_LEVELS];     /* cycles of the levels before */
 	uint32_t miss_cycles[NPATHS];              /* all levels of the path */
 	struct route route[NPATHS][NSIZES];
+	/* tlb_llt_*: the deepest route level holding 4 KiB pages (NLEV_NONE:
+	 * none), its geometry, and the global id of set 0 of each structure */
+	uint8_t llt_lev[NPATHS];
+	struct tlb_llt_geometry llt[NPATHS];
+	uint32_t llt_base[NPATHS][TLB_MAX_STRUCTS];
 
 	/* walk */
 	bool has_pwc[TLB_PWC_LEVELS];
@@ -199,6 +210,7 @@ struct tlb {
 };
 
 #define NPF_NONE 0xffu
+#define NLEV_NONE 0xffu
 #define FPQ_VALID (UINT64_C(1) << 63)
 
 /* ---- RNG (seeded only) ---- */
@@ -751,6 +763,41 @@ static void build_routes(struct tlb *t)
 	}
 }
 
+/* The geometry tlb_llt_geometry reports, from the routes of 4 KiB pages. */
+static void build_llt(struct tlb *t)
+{
+	for (unsigned p = 0; p < NPATHS; p++) {
+		struct tlb_llt_geometry *g = &t->llt[p];
+		t->llt_lev[p] = NLEV_NONE;
+		for (unsigned n = 0; n < t->nlev[p]; n++)
+			if (t->route[p][0].lev[n].nbank)
+				t->llt_lev[p] = (uint8_t)n;
+		if (t->llt_lev[p] == NLEV_NONE)
+			continue;
+		const struct rlev *L = &t->route[p][0].lev[t->llt_lev[p]];
+		g->level = t->levnum[p][t->llt_lev[p]];
+		g->banks = L->nbank;
+		g->uniform = true;
+		for (unsigned b = 0; b < L->nbank; b++) {
+			const struct tarr *a = L->sa[b];
+			t->llt_base[p][a - t->arr] = g->sets;
+			g->sets += a->set_mask + 1u;
+			g->entries += a->entries;
+			if (a->ways > g->ways)
+				g->ways = a->ways;
+			g->uniform &= a->ways == L->sa[0]->ways && a->set_mask == L->sa[0]->set_mask;
+		}
+	}
+	for (unsigned p = 0; p < NPATHS; p++) {
+		if (t->llt_lev[p] == NLEV_NONE || t->llt_lev[!p] == NLEV_NONE)
+			continue;
+		const struct rlev *A = &t->route[p][0].lev[t->llt_lev[p]];
+		const struct rlev *B = &t->route[!p][0].lev[t->llt_lev[!p]];
+		t->llt[p].shared = A->nbank == B->nbank &&
+				   !memcmp(A->sa, B->sa, A->nbank * sizeof A->sa[0]);
+	}
+}
+
 struct tlb *tlb_create(const struct tlb_machine *m, const struct tlb_allocator *alloc,
 		       char *err, size_t errlen)
 {
@@ -855,6 +902,7 @@ struct tlb *tlb_create(const struct tlb_machine *m, const struct tlb_allocator *
 			t->walk_cost[n][start] = c;
 		}
 	build_routes(t);
+	build_llt(t);
 	for (unsigned q = 0; q < NPATHS && t->npf; q++) {
 		/* PQ probed with the last level of the path */
 		uint32_t nl = t->nlev[q];
@@ -886,6 +934,27 @@ static ALWAYS_INLINE struct tarr *route_pick(const struct rlev *L, uint64_t vpn,
 	struct tarr *a = L->sa[vpn & L->bank_mask];
 	*set = (uint32_t)(vpn >> L->bank_bits) & a->set_mask;
 	return a;
+}
+
+int tlb_llt_geometry(const struct tlb *t, bool is_write, struct tlb_llt_geometry *out)
+{
+	*out = t->llt[is_write];
+	return t->llt_lev[is_write] == NLEV_NONE ? -1 : 0;
+}
+
+uint32_t tlb_llt_set(const struct tlb *t, uint64_t vaddr, bool is_write, uint32_t *ways)
+{
+	const unsigned p = is_write;
+	if (t->llt_lev[p] == NLEV_NONE) {
+		if (ways)
+			*ways = 0;
+		return TLB_LLT_NONE;
+	}
+	uint32_t set;
+	const struct tarr *a = route_pick(&t->route[p][0].lev[t->llt_lev[p]], page_key(vaddr, 0) >> 2, &set);
+	if (ways)
+		*ways = a->ways;
+	return t->llt_base[p][a - t->arr] + set;
 }
 
 /*
@@ -1026,7 +1095,7 @@ static bool pf_translate(struct tlb *t, int64_t vpn, struct tlb_translation *tr,
 		return false;
 	const unsigned ps = tr->page_shift;
 	const unsigned c = ps >= 30 ? 2u : ps >= 21 ? 1u : 0u;
-	*key = ((va >> size_shift[c]) << 2) | (c + 1u);
+	*key = page_key(va, c);
 	return true;
 }
 
@@ -1764,7 +1833,7 @@ access_core(struct tlb *t, uint64_t vaddr, uint64_t pc, unsigned p,
 {
 	const unsigned ps = tr->page_shift;
 	const unsigned c = ps >= 30 ? 2u : ps >= 21 ? 1u : 0u;
-	const uint64_t key = ((vaddr >> size_shift[c]) << 2) | (c + 1u);
+	const uint64_t key = page_key(vaddr, c);
 	if (p)
 		t->stores++;
 	else

@@ -1906,6 +1906,204 @@ static void test_mmu_base_file_l2_takes_victims(void **state)
 	tlb_destroy(t);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Last-level geometry (tlb_llt_*) against the model itself                 */
+
+/* Evictions so far in the structures of t's last level for 4 KiB pages on the path. */
+static uint64_t llt_evictions(const struct tlb *t, bool is_write)
+{
+	struct tlb_llt_geometry g;
+	assert_int_equal(tlb_llt_geometry(t, is_write, &g), 0);
+	const struct tlb_machine *m = tlb_machine_of(t);
+	struct tlb_stats st;
+	tlb_get_stats(t, &st);
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < m->nstructs; i++)
+		if (m->s[i].level == g.level && (m->s[i].page_sizes & TLB_PS_4K) &&
+		    (m->s[i].access & (is_write ? TLB_ACC_STORE : TLB_ACC_LOAD)))
+			n += st.s[i].evictions;
+	return n;
+}
+
+#define LLT_MAX_SETS 4096u
+#define LLT_MAX_WAYS 64u
+
+/*
+ * For a machine whose last level fills on a miss: pages the API puts in
+ * one set evict each other in the model after `ways` fills, and pages in
+ * different sets do not. (a) Every set filled with exactly its ways of
+ * distinct pages: no eviction in the last level; touching them all again
+ * walks none. (b) One more page in set x: exactly one eviction. (c) A fresh
+ * model, ways + 1 pages of one set only: one eviction, at the last page.
+ */
+static void check_llt_conflicts(const struct tlb_machine *m, bool w)
+{
+	struct tlb *t = create_ok(m);
+	struct tlb_llt_geometry g;
+	assert_int_equal(tlb_llt_geometry(t, w, &g), 0);
+	assert_true(g.sets >= 1 && g.sets <= LLT_MAX_SETS && g.ways >= 1 && g.ways <= LLT_MAX_WAYS);
+	/* pages of every set, ways(set) of them, and one more of each set */
+	static uint64_t page[LLT_MAX_SETS][LLT_MAX_WAYS + 1];
+	static uint32_t have[LLT_MAX_SETS], ways_of[LLT_MAX_SETS];
+	memset(have, 0, sizeof have);
+	uint32_t full = 0, sum_ways = 0;
+	const uint64_t vpn0 = BASE_VA >> 12;
+	for (uint64_t v = vpn0; full < g.sets; v++) {
+		assert_true(v - vpn0 < (UINT64_C(1) << 24));
+		uint32_t ways = 0, x = tlb_llt_set(t, v << 12 | (v & 0xfff), w, &ways);
+		assert_true(x < g.sets);
+		assert_true(ways >= 1 && ways <= g.ways);
+		if (have[x] && ways != ways_of[x])
+			fail_msg("set %u: ways %u then %u", x, ways_of[x], ways);
+		ways_of[x] = ways;
+		if (have[x] <= ways) {
+			page[x][have[x]++] = v << 12;
+			if (have[x] == ways + 1)
+				full++;
+		}
+	}
+	for (uint32_t x = 0; x < g.sets; x++)
+		sum_ways += ways_of[x];
+	assert_int_equal(sum_ways, g.entries);
+	if (g.uniform)
+		assert_int_equal(g.entries, g.sets * g.ways);
+
+	struct tlb_stats st;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t x = 0; x < g.sets; x++)
+			for (uint32_t i = 0; i < ways_of[x]; i++)
+				acc(t, page[x][i], 12, w, NULL);
+	tlb_get_stats(t, &st);
+	assert_int_equal(st.walks, g.entries);    /* the second pass walked none */
+	assert_int_equal(llt_evictions(t, w), 0);
+	const uint32_t xs[3] = { 0, g.sets / 2, g.sets - 1 };
+	for (unsigned k = 0; k < 3; k++) {
+		uint32_t x = xs[k];
+		uint64_t before = llt_evictions(t, w);
+		acc(t, page[x][ways_of[x]], 12, w, NULL);
+		assert_int_equal(llt_evictions(t, w), before + 1);
+		/* (c) ways + 1 pages of set x alone */
+		tlb_reset(t);
+		for (uint32_t i = 0; i <= ways_of[x]; i++) {
+			acc(t, page[x][i], 12, w, NULL);
+			assert_int_equal(llt_evictions(t, w), i == ways_of[x]);
+		}
+		/* back to every set full for the next x */
+		tlb_reset(t);
+		for (uint32_t y = 0; y < g.sets; y++)
+			for (uint32_t i = 0; i < ways_of[y]; i++)
+				acc(t, page[y][i], 12, w, NULL);
+	}
+	tlb_destroy(t);
+}
+
+/* tlb_llt_geometry of t's path w succeeds and gives these figures. */
+static void expect_llt(const struct tlb *t, bool w, uint32_t level, uint32_t banks, uint32_t sets,
+		       uint32_t ways, uint32_t entries, bool uniform, bool shared)
+{
+	struct tlb_llt_geometry g;
+	assert_int_equal(tlb_llt_geometry(t, w, &g), 0);
+	assert_int_equal(g.level, level);
+	assert_int_equal(g.banks, banks);
+	assert_int_equal(g.sets, sets);
+	assert_int_equal(g.ways, ways);
+	assert_int_equal(g.entries, entries);
+	assert_int_equal(g.uniform, uniform);
+	assert_int_equal(g.shared, shared);
+}
+
+static void test_llt_geometry_golden_cove(void **state)
+{
+	(void)state;
+	struct tlb_machine m;
+	load_machine_or_fail("golden_cove", &m);
+	struct tlb *t = create_ok(&m);
+	for (int w = 0; w < 2; w++) {
+		/* two 1024-entry 8-way STLB banks: 2 x 128 sets of 8 ways, load and store alike */
+		expect_llt(t, w, 2, 2, 256, 8, 2048, true, true);
+		/* bank = VPN bit 0, set = the next 7 bits: a stride of 256 pages stays in
+		 * one set; the loads' and the stores' ids agree */
+		uint32_t ways;
+		uint32_t x = tlb_llt_set(t, BASE_VA + 123, w, &ways); /* bank 0 */
+		assert_int_equal(ways, 8);
+		for (uint64_t i = 1; i < 20; i++)
+			assert_int_equal(tlb_llt_set(t, BASE_VA + i * 256 * 4096, w, NULL), x);
+		assert_int_equal(tlb_llt_set(t, BASE_VA + 4096, w, NULL), x + 128); /* other bank */
+		assert_int_equal(tlb_llt_set(t, BASE_VA + 2 * 4096, w, NULL), x + 1);
+		assert_int_equal(tlb_llt_set(t, BASE_VA + 77 * 4096, w, NULL),
+				 tlb_llt_set(t, BASE_VA + 77 * 4096, !w, NULL));
+		check_llt_conflicts(&m, w);
+	}
+	tlb_destroy(t);
+}
+
+/* Banks of different shapes, a path-specific last level, a fully associative one. */
+static void test_llt_geometry_shapes(void **state)
+{
+	(void)state;
+	struct tlb_machine m;
+	tlb_machine_init(&m);
+	add_struct(&m, "a", "1", "4K", "all", "64", "4", "1", "lru", "miss");  /* 16 sets x 4 */
+	add_struct(&m, "b", "1", "4K", "all", "64", "8", "1", "fifo", "miss"); /* 8 sets x 8 */
+	struct tlb *t = create_ok(&m);
+	expect_llt(t, false, 1, 2, 24, 8, 128, false, true);
+	uint32_t ways;
+	assert_int_equal(tlb_llt_set(t, 0, false, &ways), 0); /* bank a set 0 */
+	assert_int_equal(ways, 4);
+	assert_int_equal(tlb_llt_set(t, 4096, false, &ways), 16); /* bank b set 0 */
+	assert_int_equal(ways, 8);
+	assert_int_equal(tlb_llt_set(t, 17 * 4096, false, &ways), 16 + 0); /* b: (17 >> 1) & 7 = 0 */
+	tlb_destroy(t);
+	check_llt_conflicts(&m, false);
+	check_llt_conflicts(&m, true);
+
+	/* loads and stores end in different structures */
+	tlb_machine_init(&m);
+	add_struct(&m, "l1", "1", "4K", "all", "16", "full", "1", "lru", "miss");
+	add_struct(&m, "l2ld", "2", "4K", "load", "256", "4", "5", "lru", "miss");
+	add_struct(&m, "l2st", "2", "4K", "store", "128", "2", "5", "lru", "miss");
+	add_struct(&m, "l3", "3", "2M", "all", "16", "full", "9", "lru", "miss");
+	t = create_ok(&m);
+	expect_llt(t, false, 2, 1, 64, 4, 256, true, false);
+	expect_llt(t, true, 2, 1, 64, 2, 128, true, false);
+	tlb_destroy(t);
+	check_llt_conflicts(&m, false);
+	check_llt_conflicts(&m, true);
+
+	/* one fully associative structure: one set; a path without 4 KiB entries */
+	tlb_machine_init(&m);
+	add_struct(&m, "ld", "1", "4K", "load", "32", "full", "1", "fifo", "miss");
+	add_struct(&m, "st", "1", "2M", "store", "8", "full", "1", "lru", "miss");
+	t = create_ok(&m);
+	expect_llt(t, false, 1, 1, 1, 32, 32, true, false);
+	struct tlb_llt_geometry g;
+	assert_int_equal(tlb_llt_set(t, BASE_VA + 999 * 4096, false, &ways), 0);
+	assert_int_equal(ways, 32);
+	assert_int_equal(tlb_llt_geometry(t, true, &g), -1);
+	assert_int_equal(g.level, 0);
+	assert_int_equal(g.sets, 0);
+	assert_int_equal(tlb_llt_set(t, BASE_VA, true, &ways), TLB_LLT_NONE);
+	assert_int_equal(ways, 0);
+	tlb_destroy(t);
+	check_llt_conflicts(&m, false);
+}
+
+/* The other shipped machines: geometry from their files; zen3's conflicts too. */
+static void test_llt_geometry_machine_files(void **state)
+{
+	(void)state;
+	struct tlb_machine m;
+	load_machine_or_fail("zen3", &m);
+	struct tlb *t = create_ok(&m);
+	expect_llt(t, false, 2, 1, 256, 8, 2048, true, true);
+	tlb_destroy(t);
+	check_llt_conflicts(&m, false);
+	load_machine_or_fail("virtuoso_mmu_base", &m); /* its L2 takes L1 victims */
+	t = create_ok(&m);
+	expect_llt(t, true, 2, 1, 256, 8, 2048, true, true);
+	tlb_destroy(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1942,6 +2140,9 @@ int main(void)
 		cmocka_unit_test(test_all_machine_files_load),
 		cmocka_unit_test(test_machine_files_match_reference_figures),
 		cmocka_unit_test(test_mmu_base_file_l2_takes_victims),
+		cmocka_unit_test(test_llt_geometry_golden_cove),
+		cmocka_unit_test(test_llt_geometry_shapes),
+		cmocka_unit_test(test_llt_geometry_machine_files),
 	};
 	return cmocka_run_group_tests_name("tlbmodel", tests, NULL, NULL);
 }

@@ -684,6 +684,48 @@ void tlb_destroy(struct tlb *t);
 const struct tlb_machine *tlb_machine_of(const struct tlb *t);
 
 /*
+ * Last-level TLB geometry for 4 KiB pages, as the model routes them: for an
+ * emulated TLB outside the model that must conflict where the model's does
+ * (the runtime's tlbtrap sampler). On the load (is_write false) or store
+ * path, the "last level" is the deepest level having a structure that holds
+ * 4 KiB pages for that path; its structures are the banks of "Banking"
+ * above. Each set of each bank has a global set id: bank b's sets (in
+ * machine order) are numbered after those of banks 0..b-1, so the ids are
+ * 0..sets-1 and two 4 KiB pages compete for the same entries exactly when
+ * they have the same id.
+ */
+struct tlb_llt_geometry {
+	uint32_t level;    /* its configured level number, 1..TLB_MAX_LEVELS; 0 = none */
+	uint32_t banks;    /* structures holding 4 KiB pages there: 1, 2, 4 or 8 */
+	uint32_t sets;     /* sets over all banks (global set ids 0..sets-1) */
+	uint32_t ways;     /* ways of the widest set; of every set when uniform */
+	uint32_t entries;  /* entries over all banks, 4 KiB or not (= sum of each set's ways) */
+	bool uniform;      /* every bank has the same sets and ways (entries = sets * ways) */
+	bool shared;       /* the other path's last level is the same structures
+			      (so the same set ids and ways); false when it has none */
+};
+
+/* No last level on the path (tlb_llt_set). */
+#define TLB_LLT_NONE 0xffffffffu
+
+/*
+ * Fill *out with the geometry above for the load (is_write false) or store
+ * path of t. Returns 0, or -1 when no structure on that path holds 4 KiB
+ * pages (*out is then all zero). Reads only what tlb_create fixed: no
+ * counter or entry changes.
+ */
+int tlb_llt_geometry(const struct tlb *t, bool is_write, struct tlb_llt_geometry *out);
+
+/*
+ * Global set id (0..sets-1 of tlb_llt_geometry) of the 4 KiB page holding
+ * vaddr on the load or store path, chosen by the same bank and set-index
+ * code as tlb_access; when ways is not NULL, *ways gets that set's ways.
+ * TLB_LLT_NONE (and *ways = 0) when the path has no such level. O(1), no
+ * side effects (the model's contents do not matter).
+ */
+uint32_t tlb_llt_set(const struct tlb *t, uint64_t vaddr, bool is_write, uint32_t *ways);
+
+/*
  * Translate one access: vaddr (a program virtual address, below 2^62 as
  * every user-space address is), a load or a store
  * (is_write), and its translation tr (must not be NULL). Looks the levels up,
