@@ -10,10 +10,10 @@
 # remain by design: the live samplers see managed memory only (heap, large
 # mmaps and, with heap.static_data = on, the static data of the program and
 # its libraries except libc's and the runtime's; the trace also has stacks,
-# those libraries' data and read-only data), tlbtrap's TLB is a
-# fully associative FIFO of the machine's last-level 4 KiB entries while the
-# model's STLB is set associative LRU, and protect counts at most one
-# access per armed page per interval.
+# those libraries' data and read-only data), tlbtrap's TLB has the
+# machine's last-level sets and ways for 4 KiB pages but replaces FIFO while
+# the model's STLB is LRU, and protect counts at most one access per armed
+# page per interval.
 # Usage: [RATE=r] [STATIC=on|off] bench/accuracy.sh [LIVE_RUNS [PROGRAM...]]   (needs valgrind)
 # STATIC: heap.static_data of the live runs (default on, vmemu's default).
 # RATE: protect's sampler.rate (default 0.01, the default of vmemu). These

@@ -63,6 +63,7 @@ struct source {
 	/* estimates: each modeled record counts for its weight */
 	double w_sum, w_min, w_max;  /* weights of the modeled records */
 	double e_llt, e_walks, e_walks_by_size[3], e_walk_cycles;
+	double e_model_hits;         /* tlbtrap: trap records the model's own TLBs hit (see model_record) */
 };
 
 /* Stash table entry: a window with pages in the stash. base 0 = empty, 1 = deleted. */
@@ -92,9 +93,17 @@ static struct {
 	uint64_t stale;            /* stale stash pages (copied back, not discarded yet) */
 	uint64_t stashed_peak;
 	uint64_t restore_errors;
-	/* tlbtrap (rt.lock) */
+	/* tlbtrap (rt.lock): the emulated last-level TLB, one FIFO per set.
+	 * Set x has its slots at fifo[x * tt_ways ..] (tt_ways of them, or
+	 * fewer when the machine's sets differ: tlb_llt_set says), page
+	 * addresses, 0 = empty; tt_head[x] is the slot it fills next. tt_geom:
+	 * the sets are the machine's last level (tlb_llt_set on the model);
+	 * else one fully associative set of sampler.tlb_entries. */
 	uint64_t *fifo;
-	size_t tt_entries, tt_head;
+	uint32_t *tt_head;
+	size_t tt_entries, tt_sets, tt_ways;
+	bool tt_geom;
+	bool tt_unshared;          /* stores end in other last-level structures than loads */
 	/* protect */
 	uint64_t rng;
 	double rate;               /* this round's rate (<= sampler.rate, lowered by the budget) */
@@ -571,12 +580,17 @@ static unsigned restore_wake(struct sent *e, uint64_t mask) { return stash_in(e,
 
 /* ------------------------------------------------------------- tlbtrap */
 
-/* The page enters the emulated TLB; the FIFO victim is taken away. */
+/* The page enters its set of the emulated TLB; that set's FIFO victim is
+ * taken away. O(1). */
 static void tlb_insert(uint64_t page)
 {
-	uint64_t victim = S.fifo[S.tt_head];
-	S.fifo[S.tt_head] = page;
-	S.tt_head = (S.tt_head + 1) % S.tt_entries;
+	uint32_t x = 0, ways = (uint32_t)S.tt_ways;
+	if (S.tt_geom) /* the model's own bank and set index (load path) */
+		x = tlb_llt_set(S.src[VM_SRC_TLBTRAP].model, page, false, &ways);
+	uint64_t *slot = &S.fifo[(size_t)x * S.tt_ways + S.tt_head[x]];
+	uint64_t victim = *slot;
+	*slot = page;
+	S.tt_head[x] = S.tt_head[x] + 1 == ways ? 0 : S.tt_head[x] + 1;
 	if (victim && victim != page)
 		stash_out(victim, 1, OWN_TLBTRAP);
 }
@@ -648,7 +662,7 @@ void smp_range_forget(uint64_t start, uint64_t len)
 {
 	for_range(start, len, stash_drop);
 	if (S.fifo) /* the emulated OS invalidates these translations */
-		for (size_t i = 0; i < S.tt_entries; i++)
+		for (size_t i = 0; i < S.tt_sets * S.tt_ways; i++)
 			if (S.fifo[i] >= start && S.fifo[i] < start + len)
 				S.fifo[i] = 0;
 }
@@ -1118,6 +1132,24 @@ static void model_record(struct source *s, const struct ring_rec *r)
 		s->w_min = w;
 	if (w > s->w_max)
 		s->w_max = w;
+	if (r->source == VM_SRC_TLBTRAP) {
+		/* a trap is a miss of the emulated last-level TLB, which has the
+		 * machine's geometry: one last-level miss, whatever the model says.
+		 * Every such miss walks unless the prefetch queue serves it; the
+		 * walk's cycles are the model's when it walked too, and when its
+		 * own TLBs hit (it disagrees: its replacement is not FIFO, and it
+		 * sees only the misses) the mean of its walks (est_walk_cycles) */
+		s->e_llt += w;
+		if (!res.pq_hit) {
+			s->e_walks += w;
+			s->e_walks_by_size[shift >= 30 ? 2 : shift >= 21] += w;
+			if (res.level == 0)
+				s->e_walk_cycles += w * res.walk_cycles;
+			else
+				s->e_model_hits += w;
+		}
+		return;
+	}
 	if (res.level == 0) { /* missed every TLB level: the last one too */
 		s->e_llt += w;
 		if (!res.pq_hit) {
@@ -1223,11 +1255,34 @@ static size_t machine_llt_entries(void)
 	return n ? n : 1024;
 }
 
+/*
+ * The emulated TLB: sampler.tlb_entries, when set, is one fully associative
+ * FIFO of that many entries; else the machine's last level for 4 KiB pages
+ * as the model routes loads (tlb_llt_geometry: Golden Cove 2 banks x 128
+ * sets x 8 ways), a FIFO per set. A machine whose stores end in other
+ * last-level structures gets the loads' (said in the report).
+ */
 static void tlbtrap_start(struct source *s)
 {
-	S.tt_entries = rt.cfg.sampler_tlb_entries ? rt.cfg.sampler_tlb_entries : machine_llt_entries();
-	S.fifo = ialloc_zalloc(S.tt_entries * sizeof *S.fifo);
-	if (!S.fifo) {
+	struct tlb_llt_geometry g;
+	if (!rt.cfg.sampler_tlb_entries && tlb_llt_geometry(s->model, false, &g) == 0) {
+		S.tt_geom = true;
+		S.tt_unshared = !g.shared && tlb_llt_geometry(s->model, true, &(struct tlb_llt_geometry){ 0 }) == 0;
+		S.tt_entries = g.entries;
+		S.tt_sets = g.sets;
+		S.tt_ways = g.ways;
+	} else {
+		S.tt_entries = rt.cfg.sampler_tlb_entries ? rt.cfg.sampler_tlb_entries : machine_llt_entries();
+		S.tt_sets = 1;
+		S.tt_ways = S.tt_entries;
+	}
+	S.fifo = ialloc_zalloc(S.tt_sets * S.tt_ways * sizeof *S.fifo);
+	S.tt_head = ialloc_zalloc(S.tt_sets * sizeof *S.tt_head);
+	if (!S.fifo || !S.tt_head) {
+		ialloc_free(S.fifo);
+		ialloc_free(S.tt_head);
+		S.fifo = NULL;
+		S.tt_head = NULL;
 		s->running = false;
 		snprintf(s->why, sizeof s->why, "out of internal memory for the emulated TLB");
 		return;
@@ -1407,6 +1462,19 @@ static void model_stats(const struct source *s, struct est *e)
 
 static const char *const size_names[3] = { "4K", "2M", "1G" };
 
+/* The model's mean demand-walk cycles (0 before any walk). */
+static double mean_walk(const struct est *e)
+{
+	return e->ts.walks ? (double)e->ts.walk_cycles / (double)e->ts.walks : 0;
+}
+
+/* Weighted walk cycles, before the drop factor: tlbtrap's records that
+ * the model's TLBs hit are charged its mean walk (model_record). */
+static double est_walk_cycles(const struct source *s, const struct est *e)
+{
+	return s->e_walk_cycles + s->e_model_hits * mean_walk(e);
+}
+
 /* (samples + dropped) / samples when the ring dropped records (taken as
  * spread evenly over the run), else 1: the estimates are multiplied by it. */
 static double drops(const struct source *s)
@@ -1437,7 +1505,19 @@ static void source_detail(unsigned i, char *buf, size_t len)
 			 (unsigned long long)S.budget_rounds);
 		break;
 	case VM_SRC_TLBTRAP:
-		snprintf(buf, len, "emulated FIFO last-level TLB of %zu 4 KiB entries", S.tt_entries);
+		if (S.tt_geom && S.tt_sets * S.tt_ways == S.tt_entries)
+			snprintf(buf, len, "emulated FIFO last-level TLB: %zu sets x %zu ways "
+				 "(machine geometry%s), 4 KiB entries", S.tt_sets, S.tt_ways,
+				 S.tt_unshared ? ", the loads'" : "");
+		else if (S.tt_geom)
+			snprintf(buf, len, "emulated FIFO last-level TLB: %zu sets of up to %zu ways, "
+				 "%zu entries (machine geometry%s), 4 KiB entries", S.tt_sets, S.tt_ways,
+				 S.tt_entries, S.tt_unshared ? ", the loads'" : "");
+		else
+			snprintf(buf, len, "emulated FIFO last-level TLB: fully associative %zu entries "
+				 "(%s), 4 KiB entries", S.tt_entries,
+				 rt.cfg.sampler_tlb_entries ? "sampler.tlb_entries"
+							    : "the machine has no last level for 4 KiB pages");
 		break;
 	case VM_SRC_WPSCAN:
 		wps_detail(buf, len);
@@ -1502,7 +1582,12 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 			 "1G %.0f), %.0f walk cycles (emulated)\n",
 		    s->dropped ? ", drops included" : "", k * s->e_llt, k * s->e_walks,
 		    k * s->e_walks_by_size[0], k * s->e_walks_by_size[1], k * s->e_walks_by_size[2],
-		    k * s->e_walk_cycles);
+		    k * est_walk_cycles(s, &e));
+		if (i == VM_SRC_TLBTRAP)
+			out(ctx, "           (each trap is one miss of the emulated last-level TLB, so one STLB "
+				 "miss and one walk, not the model's verdict; walk cycles are the model's, "
+				 "and for the %.0f traps its own TLBs hit, its mean walk, %.1f cycles)\n",
+			    s->e_model_hits, mean_walk(&e));
 	}
 	if (S.stashed_peak || S.restore_errors)
 		out(ctx, "  stash: %llu pages now, peak %llu; restore errors %llu\n",
@@ -1563,8 +1648,12 @@ void smp_report_json(cJSON *root)
 			cJSON_AddNumberToObject(o, "rounds_smaller_blocks", (double)S.small_block_rounds);
 			cJSON_AddNumberToObject(o, "cost_per_page_ns", S.cost_per_page);
 		}
-		if (i == VM_SRC_TLBTRAP)
+		if (i == VM_SRC_TLBTRAP) {
 			cJSON_AddNumberToObject(o, "tlb_entries", (double)S.tt_entries);
+			cJSON_AddNumberToObject(o, "tlb_sets", (double)S.tt_sets);
+			cJSON_AddNumberToObject(o, "tlb_ways", (double)S.tt_ways);
+			cJSON_AddStringToObject(o, "tlb_geometry", S.tt_geom ? "machine" : "fully_associative");
+		}
 		if (i == VM_SRC_WPSCAN)
 			wps_report_json(o);
 		if (i == VM_SRC_PERF) {
@@ -1599,7 +1688,9 @@ void smp_report_json(cJSON *root)
 		cJSON_AddNumberToObject(es, "factor", k * mean_weight(s));
 		cJSON_AddNumberToObject(es, "stlb_misses", k * s->e_llt);
 		cJSON_AddNumberToObject(es, "walks", k * s->e_walks);
-		cJSON_AddNumberToObject(es, "walk_cycles", k * s->e_walk_cycles);
+		cJSON_AddNumberToObject(es, "walk_cycles", k * est_walk_cycles(s, &e));
+		if (i == VM_SRC_TLBTRAP) /* charged the model's mean walk */
+			cJSON_AddNumberToObject(es, "model_tlb_hits", s->e_model_hits);
 		cJSON *ewb = cJSON_AddObjectToObject(es, "walks_by_page_size");
 		for (int q = 0; q < 3; q++)
 			cJSON_AddNumberToObject(ewb, size_names[q], k * s->e_walks_by_size[q]);

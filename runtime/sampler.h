@@ -18,12 +18,15 @@
  *            ASPLOS 2017.)
  *   tlbtrap  BadgerTrap style (Gandhi et al., "BadgerTrap: a tool to
  *            instrument x86-64 TLB misses", CAN 2014), from user space:
- *            every managed page not in an emulated fully associative FIFO
- *            last-level TLB of tlb_entries 4 KiB entries is inaccessible;
- *            each trap is an emulated TLB miss: the page enters the TLB and
- *            the evicted one is made inaccessible again. The exact miss
- *            stream of that TLB over managed memory (first touches included).
- *            Scale: 1.
+ *            every managed page not in an emulated FIFO last-level TLB of
+ *            4 KiB entries is inaccessible: the machine's last level as the
+ *            model routes 4 KiB pages (tlb_llt_geometry / tlb_llt_set: its
+ *            sets and ways, a FIFO per set), or, with tlb_entries = N, one
+ *            fully associative FIFO of N entries. Each trap is an emulated
+ *            TLB miss: the page enters its set and the set's oldest page is
+ *            made inaccessible again. The exact miss stream of that TLB over
+ *            managed memory (first touches included); each record is one
+ *            STLB miss and one walk. Scale: 1.
  *   perf     perf_event_open(2) with PERF_SAMPLE_ADDR: precise memory events
  *            where a PMU offers them (Intel cpu/mem-loads/ and
  *            cpu/mem-stores/, AMD ibs_op), else the software page-fault

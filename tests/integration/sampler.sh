@@ -24,6 +24,33 @@ done
 f=$(json "$T/py-tlbtrap.json" 'j["faults"]["handled"]')
 s=$(json "$T/py-tlbtrap.json" '[x for x in j["sampler"]["sources"] if x["name"]=="tlbtrap"][0]["samples"]')
 ((s > f)) || fail "tlbtrap: $s samples for $f first-touch faults"
+# --- tlbtrap's emulated TLB has the machine's last-level sets: 9 pages 256
+# pages apart share one of Golden Cove's 256 STLB sets (2 banks x 128, 8
+# ways), so each access of each round is a trap (the first round's are the
+# first touches); a fully associative TLB of the same 2048 entries
+# (sampler.tlb_entries) holds all 9 and traps on the first round only.
+# A trap wakes the program before the victim is taken away: the 200 us
+# pauses let that finish, or the program could read the next page first.
+R=100
+tt() { json "$T/$1.json" '[x for x in j["sampler"]["sources"] if x["name"]=="tlbtrap"][0]'"$2"; }
+VMEMU_OPTS="-c $M -s sampler.source=tlbtrap"
+compare_native conflict -- "$PROGS/conflict" 9 256 $R 200
+accounted conflict
+n=$(tt conflict '["samples"]')
+echo "one set, 9 pages x $R rounds: $n traps; $(tt conflict '["detail"]')"
+((n >= 8 * R)) || fail "tlbtrap: $n traps for 9 pages of one 8-way set x $R rounds, expected ~$((9 * R))"
+[[ $(tt conflict '["tlb_geometry"]') == machine && $(tt conflict '["tlb_sets"]') == 256 &&
+	$(tt conflict '["tlb_ways"]') == 8 ]] || fail "tlbtrap geometry: $(tt conflict '["detail"]')"
+grep -q "emulated FIFO last-level TLB: 256 sets x 8 ways (machine geometry)" "$T/conflict.report" ||
+	fail "the report does not give the emulated TLB's geometry"
+VMEMU_OPTS="-c $M -s sampler.source=tlbtrap -s sampler.tlb_entries=2048"
+compare_native conflict-fa -- "$PROGS/conflict" 9 256 $R 200
+accounted conflict-fa
+nf=$(tt conflict-fa '["samples"]')
+echo "fully associative 2048: $nf traps; $(tt conflict-fa '["detail"]')"
+((nf < R)) || fail "fully associative emulated TLB: $nf traps for 9 pages x $R rounds"
+grep -q "emulated FIFO last-level TLB: fully associative 2048 entries (sampler.tlb_entries)" \
+	"$T/conflict-fa.report" || fail "the report does not say the TLB is fully associative"
 # protect took pages away and got some of them touched
 a=$(json "$T/py-protect.json" 'j["sampler"]["sources"][0]["pages_taken"]')
 ((a > 0)) || fail "protect armed no page"
