@@ -1113,6 +1113,8 @@ static void model_record(struct source *s, const struct ring_rec *r)
 	uint32_t shift;
 	if (!s->model || mos_translate(rt.mos, r->vaddr, &pfn, &shift) != MOS_OK) {
 		s->untranslated++;
+		if (s->model && r->source == VM_SRC_TLBTRAP) /* unmapped since: it missed all the same */
+			s->e_llt += r->weight;
 		return;
 	}
 	/* a sampled access is the referenced bit the reclaim policies lack in
@@ -1134,8 +1136,9 @@ static void model_record(struct source *s, const struct ring_rec *r)
 		s->w_max = w;
 	if (r->source == VM_SRC_TLBTRAP) {
 		/* a trap is a miss of the emulated last-level TLB, which has the
-		 * machine's geometry: one last-level miss, whatever the model says.
-		 * Every such miss walks unless the prefetch queue serves it; the
+		 * machine's geometry: one last-level miss, whatever the model says
+		 * (a record whose page is no longer mapped too, above). Every such
+		 * miss walks unless the prefetch queue serves it; the
 		 * walk's cycles are the model's when it walked too, and when its
 		 * own TLBs hit (it disagrees: its replacement is not FIFO, and it
 		 * sees only the misses) the mean of its walks (est_walk_cycles) */
@@ -1584,9 +1587,10 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 		    k * s->e_walks_by_size[0], k * s->e_walks_by_size[1], k * s->e_walks_by_size[2],
 		    k * est_walk_cycles(s, &e));
 		if (i == VM_SRC_TLBTRAP)
-			out(ctx, "           (each trap is one miss of the emulated last-level TLB, so one STLB "
-				 "miss and one walk, not the model's verdict; walk cycles are the model's, "
-				 "and for the %.0f traps its own TLBs hit, its mean walk, %.1f cycles)\n",
+			out(ctx, "           (each trap is one miss of the emulated last-level TLB: one STLB "
+				 "miss, and one walk when its page is still mapped, not the model's verdict; "
+				 "walk cycles are the model's, and for the %.0f traps its own TLBs hit, its "
+				 "mean walk, %.1f cycles)\n",
 			    s->e_model_hits, mean_walk(&e));
 	}
 	if (S.stashed_peak || S.restore_errors)

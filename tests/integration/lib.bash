@@ -92,11 +92,12 @@ for x in s["sources"]:
     lo, hi = d * x["weight_min"] * mod, d * x["weight_max"] * mod
     if x["name"] == "tlbtrap":
         # a trap is a miss of the emulated last-level TLB (the machine's
-        # geometry): each modeled record is one STLB miss, and one walk
-        # unless the model's prefetch queue served it, whatever the model's
-        # TLBs say: walks lie between the model's and the records'
+        # geometry): each record is one STLB miss (its page unmapped since
+        # or not), and each modeled one a walk unless the model's prefetch
+        # queue served it, whatever the model's TLBs say: walks lie between
+        # the model's and the modeled records'
         sm = x["estimated"]["stlb_misses"]
-        check(abs(sm - d * x["modeled"]) <= 1e-6 * sm + 1e-6, "tlbtrap: %g STLB misses for %d records" % (sm, x["modeled"]))
+        check(abs(sm - d * x["samples"]) <= 1e-6 * sm + 1e-6, "tlbtrap: %g STLB misses for %d records" % (sm, x["samples"]))
         lo, hi = d * mod, d * x["modeled"]
     check(lo * (1 - 1e-6) - 1e-6 <= est <= hi * (1 + 1e-6) + 1e-6, "%s: estimate %g outside [%g, %g]" % (x["name"], est, lo, hi))
     check(x["weight_min"] >= 1 - 1e-6, "%s: a weight below 1" % x["name"])
