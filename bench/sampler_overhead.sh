@@ -7,7 +7,8 @@
 # target: sampling <= 1.10 x no sampling). tlbtrap is shown too (an exact
 # mode, not expected to meet the target), and wpscan (the written-page scan,
 # every 10 ms; a complete scan, not a sample).
-# Usage: [TLBTRAP=0] bench/sampler_overhead.sh [RUNS]   (TLBTRAP=0: skip the slow tlbtrap runs)
+# Usage: [TLBTRAP=0] [VMEMU_OPTS="-s K=V ..."] bench/sampler_overhead.sh [RUNS]
+# (TLBTRAP=0: skip the slow tlbtrap runs; VMEMU_OPTS: added to every vmemu run)
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -49,11 +50,11 @@ for w in python3-list sqlite3 sort-1M; do
 	: >"$tmp/n"; : >"$tmp/v"; : >"$tmp/p"; : >"$tmp/t"; : >"$tmp/w"
 	for ((i = 0; i < runs; i++)); do
 		t "${cmd[@]}" >>"$tmp/n"
-		t $V run -c $M -o /dev/null -- "${cmd[@]}" >>"$tmp/v"
-		t $V run -c $M -s sampler.source=protect -o /dev/null -- "${cmd[@]}" >>"$tmp/p"
-		t $V run -c $M -s sampler.source=wpscan -o /dev/null -- "${cmd[@]}" >>"$tmp/w"
+		t $V run -c $M ${VMEMU_OPTS:-} -o /dev/null -- "${cmd[@]}" >>"$tmp/v"
+		t $V run -c $M ${VMEMU_OPTS:-} -s sampler.source=protect -o /dev/null -- "${cmd[@]}" >>"$tmp/p"
+		t $V run -c $M ${VMEMU_OPTS:-} -s sampler.source=wpscan -o /dev/null -- "${cmd[@]}" >>"$tmp/w"
 		if ((TLBTRAP)); then
-			t $V run -c $M -s sampler.source=tlbtrap -o /dev/null -- "${cmd[@]}" >>"$tmp/t"
+			t $V run -c $M ${VMEMU_OPTS:-} -s sampler.source=tlbtrap -o /dev/null -- "${cmd[@]}" >>"$tmp/t"
 		else
 			echo 0 >>"$tmp/t"
 		fi
