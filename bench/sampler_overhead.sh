@@ -7,14 +7,16 @@
 # target: sampling <= 1.10 x no sampling). tlbtrap is shown too (an exact
 # mode, not expected to meet the target), and wpscan (the written-page scan,
 # every 10 ms; a complete scan, not a sample).
-# Usage: [TLBTRAP=0] [VMEMU_OPTS="-s K=V ..."] bench/sampler_overhead.sh [RUNS]
-# (TLBTRAP=0: skip the slow tlbtrap runs; VMEMU_OPTS: added to every vmemu run)
+# Usage: [TLBTRAP=0] [SETRATE=f] [VMEMU_OPTS="-s K=V ..."] bench/sampler_overhead.sh [RUNS]
+# (TLBTRAP=0: skip the slow tlbtrap runs; SETRATE: tlbtrap's sampler.set_rate,
+# default 1 = every set; VMEMU_OPTS: added to every vmemu run)
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 . tests/inputs.bash
 runs=${1:-5}
 TLBTRAP=${TLBTRAP:-1}
+SETRATE=${SETRATE:-1}
 V=build/vmemu
 M=configs/machines/golden_cove.ini
 tmp=$(mktemp -d /tmp/vmemu-sbench.XXXXXX)
@@ -42,7 +44,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 ratios() { paste "$1" "$2" | awk '{ printf "%.4f\n", $1 / $2 }' | median; }
 
 printf 'sampler overhead: wall time, median of %d interleaved runs; ratios: median of per-run ratios\n' "$runs"
-((TLBTRAP)) || echo "(tlbtrap skipped: TLBTRAP=0)"
+((TLBTRAP)) && echo "(tlbtrap: sampler.set_rate $SETRATE)" || echo "(tlbtrap skipped: TLBTRAP=0)"
 printf '%-14s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' workload native vmemu protect wpscan tlbtrap \
 	prot/vm prot/nat wp/vm trap/vm
 for w in python3-list sqlite3 sort-1M; do
@@ -54,7 +56,7 @@ for w in python3-list sqlite3 sort-1M; do
 		t $V run -c $M ${VMEMU_OPTS:-} -s sampler.source=protect -o /dev/null -- "${cmd[@]}" >>"$tmp/p"
 		t $V run -c $M ${VMEMU_OPTS:-} -s sampler.source=wpscan -o /dev/null -- "${cmd[@]}" >>"$tmp/w"
 		if ((TLBTRAP)); then
-			t $V run -c $M ${VMEMU_OPTS:-} -s sampler.source=tlbtrap -o /dev/null -- "${cmd[@]}" >>"$tmp/t"
+			t $V run -c $M ${VMEMU_OPTS:-} -s sampler.source=tlbtrap -s sampler.set_rate="$SETRATE" -o /dev/null -- "${cmd[@]}" >>"$tmp/t"
 		else
 			echo 0 >>"$tmp/t"
 		fi

@@ -137,6 +137,7 @@ static const struct key keys[] = {
 	{ "sampler", "budget", K_DOUBLE, F(sampler_budget), 0, 1, NULL, NULL, NULL },
 	{ "sampler", "block_pages", K_UINT, F(sampler_block_pages), 1, 64, NULL, NULL, NULL, .pow2 = true },
 	{ "sampler", "tlb_entries", K_UINT, F(sampler_tlb_entries), 0, 1 << 20, NULL, NULL, NULL },
+	{ "sampler", "set_rate", K_DOUBLE, F(sampler_set_rate), 1e-9, 1, NULL, NULL, NULL },
 	{ "sampler", "perf_period", K_UINT, F(sampler_perf_period), 0, 1ull << 32, NULL, NULL, NULL },
 	{ "sampler", "record", K_STRING, F(sampler_record), 0, 0, NULL, NULL, NULL },
 	{ "report", "file", K_STRING, F(report_file), 0, 0, NULL, NULL, NULL },
@@ -193,6 +194,7 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->sampler_interval_ms = 10;
 	cfg->sampler_block_pages = 16;
 	cfg->sampler_budget = 0.03;
+	cfg->sampler_set_rate = 1;
 	cfg->fallback = VM_FALLBACK_ABORT;
 	cfg->spin_us = 0;
 	tlb_machine_init(&cfg->machine);
@@ -501,6 +503,8 @@ static int set_key(struct vm_config *cfg, const char *section, const char *name,
 		int i = k->offset == offsetof(struct vm_config, hugetlb_nr_1g);
 		snprintf(cfg->hugetlb_origin[i], sizeof cfg->hugetlb_origin[i], "%s", origin);
 	}
+	if (k->offset == offsetof(struct vm_config, sampler_set_rate))
+		snprintf(cfg->sampler_set_rate_origin, sizeof cfg->sampler_set_rate_origin, "%s", origin);
 	return 0;
 }
 
@@ -725,6 +729,14 @@ int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
 	if (cfg->sampler_sources && (!cfg->machine_set || !cfg->machine.nstructs)) {
 		fmt(err, errlen, "key 'sampler.source': the samplers drive a TLB model and no TLB "
 				 "machine is configured: add e.g. -c configs/machines/golden_cove.ini");
+		return -1;
+	}
+	if (cfg->sampler_set_rate < 1 && cfg->sampler_tlb_entries) {
+		fmt(err, errlen, "%s: key 'sampler.set_rate': %g samples sets of the machine's "
+				 "last-level TLB, but sampler.tlb_entries = %llu asks for one fully "
+				 "associative TLB (one set): set one of them only",
+		    cfg->sampler_set_rate_origin, cfg->sampler_set_rate,
+		    (unsigned long long)cfg->sampler_tlb_entries);
 		return -1;
 	}
 	if (cfg->machine_set && tlb_machine_validate(&cfg->machine, why, sizeof why)) {

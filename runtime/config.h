@@ -80,6 +80,8 @@ struct vm_config {
 	double sampler_budget;         /* protect: max fraction of wall time for its work; 0 = fixed rate */
 	uint64_t sampler_block_pages;  /* protect: aligned pages armed together (power of two, 1..64) */
 	uint64_t sampler_tlb_entries;  /* tlbtrap: emulated last-level TLB entries; 0 = the machine's */
+	double sampler_set_rate;       /* tlbtrap: fraction of the emulated TLB's sets emulated, (0, 1] */
+	char sampler_set_rate_origin[VM_PATH_MAX + 32]; /* where set_rate was set ("" = default) */
 	uint64_t sampler_perf_period;  /* perf: events per sample; 0 = automatic */
 	char sampler_record[VM_PATH_MAX]; /* VMTR trace of the sampled stream; "" = none */
 	/* [report] */

@@ -126,7 +126,7 @@ void vm_populate_promoted(uint64_t start)
 	if (vm_swap_enabled())
 		vm_swapin_apply(); /* a collapse may have mapped swapped-out subpages */
 	/* write-protected under wpscan: populating is not the program writing */
-	int r = uffd_fill(rt.uffd, start, 2ull << 20, true, rt.wp_async, rt.zero_buf, rt.zero_len,
+	int r = uffd_fill(rt.uffd, start, 2ull << 20, true, rt.wp_async, true, rt.zero_buf, rt.zero_len,
 			  &fill);
 	rt.st.pages_copied += fill.bytes_copied / PAGE;
 	rt.st.pages_promoted_fill += fill.bytes_copied / PAGE;
@@ -216,7 +216,7 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 		 * it without asking the host to populate it yet (eagerpaging
 		 * beyond eager.populate), or the host dropped the page without
 		 * telling us. */
-		r = uffd_fill(rt.uffd, addr, PAGE, write, false, rt.zero_buf, rt.zero_len, &fill);
+		r = uffd_fill(rt.uffd, addr, PAGE, write, false, true, rt.zero_buf, rt.zero_len, &fill);
 		if (fill.pages_existed)
 			rt.st.dup_faults++;
 		else if (!fill.vma_gone)
@@ -240,7 +240,7 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 			if (st != MOS_ENOVMA && !rt.st.mos_errors++)
 				vm_msg("warning: MimicOS could not resolve %#llx: %s; page populated "
 				       "unemulated", (unsigned long long)addr, mos_status_str(st));
-			r = uffd_fill(rt.uffd, addr, PAGE, write, false, rt.zero_buf, rt.zero_len, &fill);
+			r = uffd_fill(rt.uffd, addr, PAGE, write, false, true, rt.zero_buf, rt.zero_len, &fill);
 			if (!fill.vma_gone && !fill.pages_existed)
 				rt.st.untracked_faults++;
 		} else {
@@ -268,16 +268,21 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 			 * the kernel resolves itself). One page for a write needs
 			 * no protection: it is written at once. */
 			bool wp = rt.wp_async && res.len > PAGE;
-			r = uffd_fill(rt.uffd, res.start, res.len, (write || huge) && !gig, wp,
+			/* tlbtrap takes the other pages away before anyone may
+			 * touch them: the waiting threads wake after that */
+			bool later = res.len > PAGE && smp_takes_populated();
+			r = uffd_fill(rt.uffd, res.start, res.len, (write || huge) && !gig, wp, !later,
 				      rt.zero_buf, rt.zero_len, &fill);
 			if (res.promoted_len && !r)
 				vm_populate_promoted(res.promoted_start); /* queues the collapse */
 			else if (huge && !r && !fill.vma_gone && rt.cfg.thp_host_backing)
 				collapse_queue(res.start);
-			if (vm_swap_enabled())
+			if (vm_swap_enabled() && !later)
 				uffd_wake(rt.uffd, addr, PAGE); /* swap-ins were copied without a wake */
 			rt.st.faults++;
 			smp_populated(msg->arg.pagefault.address, write, tid, res.start, res.len);
+			if (later)
+				uffd_wake(rt.uffd, res.start, res.len);
 			if (write)
 				rt.st.faults_write++;
 			else
@@ -609,7 +614,7 @@ static void manage_static_data(void)
 				/* a fault-around window or a 2 MiB page may reach
 				 * absent pages: populate them as the fault path does */
 				struct uffd_fill fill = { 0 };
-				uffd_fill(rt.uffd, res.start, res.len, true, rt.wp_async, rt.zero_buf,
+				uffd_fill(rt.uffd, res.start, res.len, true, rt.wp_async, true, rt.zero_buf,
 					  rt.zero_len, &fill);
 				rt.st.pages_zeropage += fill.bytes_zeropage / PAGE;
 				rt.st.pages_copied += fill.bytes_copied / PAGE;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <linux/userfaultfd.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -98,10 +99,18 @@ static struct {
 	 * fewer when the machine's sets differ: tlb_llt_set says), page
 	 * addresses, 0 = empty; tt_head[x] is the slot it fills next. tt_geom:
 	 * the sets are the machine's last level (tlb_llt_set on the model);
-	 * else one fully associative set of sampler.tlb_entries. */
+	 * else one fully associative set of sampler.tlb_entries.
+	 * Set sampling (sampler.set_rate < 1): only the sets x with
+	 * tt_in[x] are emulated, tt_sampled of tt_sets; a page of another set
+	 * is never taken away, and each record counts for tt_weight =
+	 * tt_sets / tt_sampled. tt_in NULL: every set. */
 	uint64_t *fifo;
 	uint32_t *tt_head;
 	size_t tt_entries, tt_sets, tt_ways;
+	bool *tt_in;
+	size_t tt_sampled;         /* sets emulated */
+	size_t tt_group;           /* in runs of this many consecutive VPN residues (choose_sets) */
+	double tt_weight;
 	bool tt_geom;
 	bool tt_unshared;          /* stores end in other last-level structures than loads */
 	/* protect */
@@ -402,6 +411,16 @@ static bool trap_copy_back(struct sent *e, unsigned i)
 	return true;
 }
 
+/* Whether tlbtrap emulates the set of page: always, unless set sampling
+ * left that set out. O(1). */
+static bool tt_sampled(uint64_t page)
+{
+	if (!S.tt_in)
+		return true;
+	uint32_t x = tlb_llt_set(S.src[VM_SRC_TLBTRAP].model, page, false, NULL);
+	return x < S.tt_sets && S.tt_in[x];
+}
+
 /*
  * Take the pages [start, start + n pages) of one window away into the stash
  * for `owner` (rt.lock held): those MimicOS maps (so the range is managed and
@@ -420,7 +439,8 @@ static unsigned stash_out(uint64_t start, unsigned n, unsigned owner)
 	unsigned taken = 0;
 	for (unsigned i = first; i < end;) {
 		unsigned j = i;
-		while (j < end && !(e->stashed >> j & 1) && mapped(base + (uint64_t)j * PAGE))
+		while (j < end && !(e->stashed >> j & 1) && mapped(base + (uint64_t)j * PAGE) &&
+		       (owner != OWN_TLBTRAP || tt_sampled(base + (uint64_t)j * PAGE)))
 			j++;
 		if (j == i) {
 			i++;
@@ -580,8 +600,8 @@ static unsigned restore_wake(struct sent *e, uint64_t mask) { return stash_in(e,
 
 /* ------------------------------------------------------------- tlbtrap */
 
-/* The page enters its set of the emulated TLB; that set's FIFO victim is
- * taken away. O(1). */
+/* The page (of an emulated set) enters its set of the emulated TLB; that
+ * set's FIFO victim is taken away. O(1). */
 static void tlb_insert(uint64_t page)
 {
 	uint32_t x = 0, ways = (uint32_t)S.tt_ways;
@@ -609,7 +629,7 @@ bool smp_fault(uint64_t addr, bool write, uint32_t tid)
 	if (!e || !(e->stashed & bit))
 		return false;
 	unsigned owner = (e->trap & bit) ? OWN_TLBTRAP : OWN_PROTECT;
-	float weight = owner == OWN_PROTECT ? e->weight : 1;
+	float weight = owner == OWN_PROTECT ? e->weight : (float)S.tt_weight;
 	uint64_t t0 = vm_now_ns();
 	if (owner == OWN_TLBTRAP || !trap_copy_back(e, (unsigned)__builtin_ctzll(bit)))
 		stash_in(e, bit, true);
@@ -644,13 +664,21 @@ void smp_populated(uint64_t addr, bool write, uint32_t tid, uint64_t start, uint
 	if (!S.src[VM_SRC_TLBTRAP].running)
 		return;
 	uint64_t page = addr & ~(PAGE - 1);
-	emit(VM_SRC_TLBTRAP, addr, write, tid, vm_now_ns(), 1);
-	/* resident, not in the emulated TLB: all but the faulting page */
+	/* resident, not in the emulated TLB: all but the faulting page (of
+	 * the emulated sets: stash_out skips the others) */
 	if (page > start)
 		stash_out_range(start, page - start, OWN_TLBTRAP);
 	if (page + PAGE < start + len)
 		stash_out_range(page + PAGE, start + len - page - PAGE, OWN_TLBTRAP);
+	if (!tt_sampled(page))
+		return;
+	emit(VM_SRC_TLBTRAP, addr, write, tid, vm_now_ns(), (float)S.tt_weight);
 	tlb_insert(page);
+}
+
+bool smp_takes_populated(void)
+{
+	return S.src[VM_SRC_TLBTRAP].running && !S.child && !S.quiesced;
 }
 
 void smp_range_restore(uint64_t start, uint64_t len)
@@ -1259,6 +1287,53 @@ static size_t machine_llt_entries(void)
 }
 
 /*
+ * Set sampling: mark round(set_rate x sets) of the emulated sets in tt_in,
+ * each set with the same probability. When the set of a page depends only
+ * on its VPN modulo the number of sets (banks and sets indexed by the low
+ * VPN bits, as in every machine file here), the sets are taken in groups of
+ * g consecutive VPN residues: the emulated pages then come in runs of g, and
+ * populating or taking them away needs g times fewer UFFDIO_MOVEs (each one
+ * a TLB shootdown). g is the largest power of two up to 8 leaving at least
+ * 4 groups; the groups are a uniform random subset (selection sampling,
+ * Knuth TAOCP 3.4.2 algorithm S), so every set is still emulated with
+ * probability sampled / sets and the estimate stays unbiased.
+ */
+static void choose_sets(const struct tlb *model)
+{
+	size_t sets = S.tt_sets, k = (size_t)llround(rt.cfg.sampler_set_rate * (double)sets);
+	if (k < 1)
+		k = 1;
+	size_t g = 8;
+	while (g > 1 && k / g < 4)
+		g /= 2;
+	/* residue v's set: a bijection of 0..sets-1? */
+	bool by_vpn = (sets & (sets - 1)) == 0 && sets % g == 0;
+	for (size_t v = 0; by_vpn && v < sets; v++) {
+		uint32_t x = tlb_llt_set(model, (uint64_t)v << 12, false, NULL);
+		if (x >= sets || S.tt_in[x])
+			by_vpn = false;
+		else
+			S.tt_in[x] = true;
+	}
+	memset(S.tt_in, 0, sets * sizeof *S.tt_in);
+	if (!by_vpn)
+		g = 1;
+	size_t groups = sets / g, need = (k + g / 2) / g;
+	if (need < 1)
+		need = 1;
+	S.tt_sampled = need * g;
+	S.tt_group = g;
+	for (size_t left = groups, j = 0; j < groups; j++, left--) {
+		if (rnd() % left >= need)
+			continue;
+		need--;
+		for (size_t v = j * g; v < (j + 1) * g; v++)
+			S.tt_in[g == 1 ? v : tlb_llt_set(model, (uint64_t)v << 12, false, NULL)] = true;
+	}
+	S.tt_weight = (double)sets / (double)S.tt_sampled;
+}
+
+/*
  * The emulated TLB: sampler.tlb_entries, when set, is one fully associative
  * FIFO of that many entries; else the machine's last level for 4 KiB pages
  * as the model routes loads (tlb_llt_geometry: Golden Cove 2 banks x 128
@@ -1279,17 +1354,31 @@ static void tlbtrap_start(struct source *s)
 		S.tt_sets = 1;
 		S.tt_ways = S.tt_entries;
 	}
+	S.tt_weight = 1;
+	if (rt.cfg.sampler_set_rate < 1 && !S.tt_geom) { /* tlb_entries > 0 is a config error */
+		s->running = false;
+		snprintf(s->why, sizeof s->why, "sampler.set_rate %g samples the sets of the machine's "
+			 "last-level TLB, and this machine has no last level for 4 KiB pages",
+			 rt.cfg.sampler_set_rate);
+		return;
+	}
 	S.fifo = ialloc_zalloc(S.tt_sets * S.tt_ways * sizeof *S.fifo);
 	S.tt_head = ialloc_zalloc(S.tt_sets * sizeof *S.tt_head);
-	if (!S.fifo || !S.tt_head) {
+	if (rt.cfg.sampler_set_rate < 1)
+		S.tt_in = ialloc_zalloc(S.tt_sets * sizeof *S.tt_in);
+	if (!S.fifo || !S.tt_head || (rt.cfg.sampler_set_rate < 1 && !S.tt_in)) {
 		ialloc_free(S.fifo);
 		ialloc_free(S.tt_head);
+		ialloc_free(S.tt_in);
 		S.fifo = NULL;
 		S.tt_head = NULL;
+		S.tt_in = NULL;
 		s->running = false;
 		snprintf(s->why, sizeof s->why, "out of internal memory for the emulated TLB");
 		return;
 	}
+	if (S.tt_in)
+		choose_sets(S.src[VM_SRC_TLBTRAP].model);
 	/* every page resident now is outside the (empty) emulated TLB */
 	pthread_mutex_lock(&rt.lock);
 	size_t n = mapped_runs();
@@ -1521,6 +1610,12 @@ static void source_detail(unsigned i, char *buf, size_t len)
 				 "(%s), 4 KiB entries", S.tt_entries,
 				 rt.cfg.sampler_tlb_entries ? "sampler.tlb_entries"
 							    : "the machine has no last level for 4 KiB pages");
+		if (S.tt_in) {
+			size_t n = strlen(buf);
+			snprintf(buf + n, len - n, "; set sampling: %zu of the %zu sets emulated "
+				 "(sampler.set_rate %g, in groups of %zu), each trap counts for %g",
+				 S.tt_sampled, S.tt_sets, rt.cfg.sampler_set_rate, S.tt_group, S.tt_weight);
+		}
 		break;
 	case VM_SRC_WPSCAN:
 		wps_detail(buf, len);
@@ -1657,6 +1752,9 @@ void smp_report_json(cJSON *root)
 			cJSON_AddNumberToObject(o, "tlb_sets", (double)S.tt_sets);
 			cJSON_AddNumberToObject(o, "tlb_ways", (double)S.tt_ways);
 			cJSON_AddStringToObject(o, "tlb_geometry", S.tt_geom ? "machine" : "fully_associative");
+			cJSON_AddNumberToObject(o, "set_rate", rt.cfg.sampler_set_rate);
+			cJSON_AddNumberToObject(o, "tlb_sets_sampled", (double)(S.tt_in ? S.tt_sampled : S.tt_sets));
+			cJSON_AddNumberToObject(o, "set_group", (double)(S.tt_in ? S.tt_group : 1));
 		}
 		if (i == VM_SRC_WPSCAN)
 			wps_report_json(o);

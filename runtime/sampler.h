@@ -26,7 +26,14 @@
  *            TLB miss: the page enters its set and the set's oldest page is
  *            made inaccessible again. The exact miss stream of that TLB over
  *            managed memory (first touches included); each record is one
- *            STLB miss and one walk. Scale: 1.
+ *            STLB miss and one walk. Scale: 1. Set sampling (set_rate < 1,
+ *            machine geometry only): a uniform random subset of
+ *            round(set_rate x sets) sets is emulated, pages of the other
+ *            sets are never taken away, and each record counts for
+ *            sets / sets emulated: the exact miss stream of the sampled
+ *            sets, scaled (Kessler, Hill & Wood, "A comparison of
+ *            trace-sampling techniques for multi-megabyte caches", IEEE
+ *            Trans. Computers 43(6), 1994).
  *   perf     perf_event_open(2) with PERF_SAMPLE_ADDR: precise memory events
  *            where a PMU offers them (Intel cpu/mem-loads/ and
  *            cpu/mem-stores/, AMD ibs_op), else the software page-fault
@@ -83,9 +90,19 @@ bool smp_fault(uint64_t addr, bool write, uint32_t tid);
  * start+len) (rt.lock held). protect: the first touch is a record of
  * weight 1 (the page could not be armed before it existed). tlbtrap: a
  * first touch is a TLB miss; the other populated pages are not in the
- * emulated TLB and are taken away.
+ * emulated TLB and are taken away (those of the emulated sets only, under
+ * set sampling, and the first touch is a record only there).
  */
 void smp_populated(uint64_t addr, bool write, uint32_t tid, uint64_t start, uint64_t len);
+
+/*
+ * Whether smp_populated takes populated pages other than the faulting one
+ * away (tlbtrap runs): the caller then populates without waking the
+ * waiting threads and wakes them after smp_populated, so that no thread
+ * touches such a page before it is gone (a TLB miss the emulated TLB would
+ * not see).
+ */
+bool smp_takes_populated(void);
 
 /*
  * Put every page the samplers took from [start, start+len) back in place

@@ -117,18 +117,20 @@ int uffd_writeprotect(int fd, uint64_t start, uint64_t len, bool protect)
 }
 
 /* One ioctl; returns bytes populated (> 0) or -errno. */
-static int64_t fill_once(int fd, uint64_t start, uint64_t len, bool write, bool wp,
+static int64_t fill_once(int fd, uint64_t start, uint64_t len, bool write, bool wp, bool wake,
 			 const void *src)
 {
 	int r;
 	int64_t done;
 	if (write) {
 		struct uffdio_copy c = { .dst = start, .src = (uint64_t)(uintptr_t)src, .len = len,
-					 .mode = wp ? UFFDIO_COPY_MODE_WP : 0 };
+					 .mode = (wp ? UFFDIO_COPY_MODE_WP : 0) |
+						 (wake ? 0 : UFFDIO_COPY_MODE_DONTWAKE) };
 		r = ioctl(fd, UFFDIO_COPY, &c);
 		done = c.copy;
 	} else {
-		struct uffdio_zeropage z = { .range = { .start = start, .len = len } };
+		struct uffdio_zeropage z = { .range = { .start = start, .len = len },
+					     .mode = wake ? 0 : UFFDIO_ZEROPAGE_MODE_DONTWAKE };
 		r = ioctl(fd, UFFDIO_ZEROPAGE, &z);
 		done = z.zeropage;
 	}
@@ -139,12 +141,12 @@ static int64_t fill_once(int fd, uint64_t start, uint64_t len, bool write, bool 
 	return -errno;
 }
 
-int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, bool wp, const void *zero_src,
-	      size_t zero_len, struct uffd_fill *out)
+int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, bool wp, bool wake,
+	      const void *zero_src, size_t zero_len, struct uffd_fill *out)
 {
 	while (len) {
 		uint64_t chunk = write && len > zero_len ? zero_len : len;
-		int64_t n = fill_once(fd, start, chunk, write, wp, zero_src);
+		int64_t n = fill_once(fd, start, chunk, write, wp, wake, zero_src);
 		if (n > 0) {
 			if (write)
 				out->bytes_copied += (uint64_t)n;

@@ -42,8 +42,9 @@ struct uffd_fill {
 };
 
 /*
- * Populate [start, start+len) (page aligned) and wake the threads waiting
- * there. Read faults map the zero page (UFFDIO_ZEROPAGE, as Linux does for
+ * Populate [start, start+len) (page aligned) and, when wake, wake the
+ * threads waiting there (else the caller wakes them with uffd_wake: a
+ * sampler takes some of the pages away first). Read faults map the zero page (UFFDIO_ZEROPAGE, as Linux does for
  * a read of untouched anonymous memory); write faults copy from zero_src
  * (UFFDIO_COPY of zero_len bytes at a time, so the write does not take a
  * second, copy-on-write fault). wp: the copied pages are mapped
@@ -52,8 +53,8 @@ struct uffd_fill {
  * retried, EEXIST pages are skipped, a vanished VMA ends the fill. Returns 0
  * or -errno for an unexpected error.
  */
-int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, bool wp, const void *zero_src,
-	      size_t zero_len, struct uffd_fill *out);
+int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, bool wp, bool wake,
+	      const void *zero_src, size_t zero_len, struct uffd_fill *out);
 
 /*
  * UFFDIO_COPY len bytes from src to dst (page aligned) without waking the

@@ -96,9 +96,13 @@ for x in s["sources"]:
         # or not), and each modeled one a walk unless the model's prefetch
         # queue served it, whatever the model's TLBs say: walks lie between
         # the model's and the modeled records'
+        # (set sampling: every record has the same weight, sets / sets emulated)
+        w = x["weight_max"]
+        check(abs(w - x["weight_min"]) <= 1e-6 * w and abs(w - x["tlb_sets"] / x["tlb_sets_sampled"]) <= 1e-6 * w,
+              "tlbtrap: weights %g..%g for %d of %d sets" % (x["weight_min"], w, x["tlb_sets_sampled"], x["tlb_sets"]))
         sm = x["estimated"]["stlb_misses"]
-        check(abs(sm - d * x["samples"]) <= 1e-6 * sm + 1e-6, "tlbtrap: %g STLB misses for %d records" % (sm, x["samples"]))
-        lo, hi = d * mod, d * x["modeled"]
+        check(abs(sm - d * w * x["samples"]) <= 1e-6 * sm + 1e-6, "tlbtrap: %g STLB misses for %d records" % (sm, x["samples"]))
+        lo, hi = d * w * mod, d * w * x["modeled"]
     check(lo * (1 - 1e-6) - 1e-6 <= est <= hi * (1 + 1e-6) + 1e-6, "%s: estimate %g outside [%g, %g]" % (x["name"], est, lo, hi))
     check(x["weight_min"] >= 1 - 1e-6, "%s: a weight below 1" % x["name"])
     print("%s/%s: %d samples, %d modeled, %d dropped, est. %.0f STLB misses" % (n, x["name"], x["samples"], x["modeled"], x["dropped"], x["estimated"]["stlb_misses"]))

@@ -51,6 +51,27 @@ echo "fully associative 2048: $nf traps; $(tt conflict-fa '["detail"]')"
 ((nf < R)) || fail "fully associative emulated TLB: $nf traps for 9 pages x $R rounds"
 grep -q "emulated FIFO last-level TLB: fully associative 2048 entries (sampler.tlb_entries)" \
 	"$T/conflict-fa.report" || fail "the report does not say the TLB is fully associative"
+# --- set sampling: 4096 consecutive pages read in order each round miss on
+# every access of the 2048-entry TLB (each of the 256 sets cycles through
+# 16 pages), 4096 x R misses. With set_rate 0.125 only 32 sets are
+# emulated: about an eighth of the traps, each counting for 8, and the same
+# estimate (each set has the same 16 pages, so it is exact but for the
+# handful of the allocator's own pages).
+R=10
+for fa in 1 16; do # pages populated per fault: 16 = the others of the emulated sets are taken away
+	VMEMU_OPTS="-c $M -s sampler.source=tlbtrap -s sampler.set_rate=0.125 -s mimicos.fault_around=$fa"
+	compare_native sets$fa -- "$PROGS/conflict" 4096 1 $R
+	accounted sets$fa
+	ns=$(tt sets$fa '["samples"]'); es=$(tt sets$fa '["estimated"]["stlb_misses"]')
+	echo "set sampling 32 of 256 sets, fault_around $fa, 4096 pages x $R rounds: $ns traps, $es estimated"
+	[[ $(tt sets$fa '["tlb_sets_sampled"]') == 32 ]] || fail "set sampling: $(tt sets$fa '["tlb_sets_sampled"]') sets, not 32"
+	((ns >= 4096 * R / 8 && ns < 4096 * R / 8 * 11 / 10)) ||
+		fail "set sampling, fault_around $fa: $ns traps, expected ~$((4096 * R / 8))"
+	python3 -c 'import sys; e, x = float(sys.argv[1]), 4096 * int(sys.argv[2]); sys.exit(not (0.97 * x <= e <= 1.1 * x))' \
+		"$es" $R || fail "set sampling, fault_around $fa: estimated $es STLB misses, expected ~$((4096 * R))"
+done
+grep -q "set sampling: 32 of the 256 sets emulated (sampler.set_rate 0.125, in groups of 8), each trap counts for 8" \
+	"$T/sets1.report" || fail "the report does not describe the set sampling"
 # protect took pages away and got some of them touched
 a=$(json "$T/py-protect.json" 'j["sampler"]["sources"][0]["pages_taken"]')
 ((a > 0)) || fail "protect armed no page"
@@ -135,6 +156,10 @@ bad "^vmemu: -s sampler.source=dmon: key 'sampler.source': unknown source 'dmon'
 bad "^vmemu: -s sampler.source=perf,perf: key 'sampler.source': source 'perf' named twice" -c "$M" -s sampler.source=perf,perf
 bad "^vmemu: -s sampler.block_pages=3: key 'sampler.block_pages': 3 is not a power of two" -c "$M" -s sampler.block_pages=3
 bad "^vmemu: -s sampler.budget=2: key 'sampler.budget': 2 is out of range" -c "$M" -s sampler.budget=2
+bad "^vmemu: -s sampler.set_rate=0: key 'sampler.set_rate': 0 is out of range" -c "$M" -s sampler.set_rate=0
+printf '[sampler]\nsource = tlbtrap\nset_rate = 0.5\n' >"$T/sets.ini"
+bad "^vmemu: $T/sets.ini:3: key 'sampler.set_rate': 0.5 samples sets .* sampler.tlb_entries = 1024" \
+	-c "$M" -c "$T/sets.ini" -s sampler.tlb_entries=1024
 printf '[sampler]\nrate = 0.1\nsource = protect,x\n' >"$T/bad.ini"
 bad "^vmemu: $T/bad.ini:3: key 'sampler.source': unknown source 'x'" -c "$M" -c "$T/bad.ini"
 printf '[sampler]\ninterval_ms = 0\n' >"$T/bad2.ini"
