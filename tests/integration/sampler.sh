@@ -70,7 +70,7 @@ for fa in 1 16; do # pages populated per fault: 16 = the others of the emulated 
 	python3 -c 'import sys; e, x = float(sys.argv[1]), 4096 * int(sys.argv[2]); sys.exit(not (0.97 * x <= e <= 1.1 * x))' \
 		"$es" $R || fail "set sampling, fault_around $fa: estimated $es STLB misses, expected ~$((4096 * R))"
 done
-grep -q "set sampling: 32 of the 256 sets emulated (sampler.set_rate 0.125, in groups of 8), each trap counts for 8" \
+grep -q "set sampling: 32 of the 256 sets emulated (sampler.set_rate 0.125), each trap counts for 8" \
 	"$T/sets1.report" || fail "the report does not describe the set sampling"
 # protect took pages away and got some of them touched
 a=$(json "$T/py-protect.json" 'j["sampler"]["sources"][0]["pages_taken"]')
