@@ -94,6 +94,7 @@ static struct {
 	uint64_t stale;            /* stale stash pages (copied back, not discarded yet) */
 	uint64_t stashed_peak;
 	uint64_t restore_errors;
+	uint64_t move_recovered;   /* pages the kernel moved but reported as not moved (uffd_move) */
 	/* tlbtrap (rt.lock): the emulated last-level TLB, one FIFO per set.
 	 * Set x has its slots at fifo[x * tt_ways ..] (tt_ways of them, or
 	 * fewer when the machine's sets differ: tlb_llt_set says), page
@@ -299,31 +300,11 @@ static uint64_t bits(unsigned i, unsigned j)
 	return hi & ~((1ull << i) - 1);
 }
 
-/*
- * UFFDIO_MOVE of len bytes (whole pages), continuing after partial moves.
- * Returns the bytes moved; *err is 0 when all moved, else -errno for the
- * page at dst + the returned count (EEXIST: dst present, ENOENT: src absent).
- */
+/* UFFDIO_MOVE through uffd_move (rt.lock held), counting the pages the
+ * kernel moved but reported as not moved. */
 static uint64_t move_run(uint64_t dst, uint64_t src, uint64_t len, bool wake, int *err)
 {
-	uint64_t done = 0;
-	int again = 0;
-	*err = 0;
-	while (done < len) {
-		struct uffdio_move m = { .dst = dst + done, .src = src + done, .len = len - done,
-					 .mode = wake ? 0 : UFFDIO_MOVE_MODE_DONTWAKE };
-		if (ioctl(rt.uffd, UFFDIO_MOVE, &m) == 0)
-			return len;
-		int e = errno;
-		if (m.move > 0) {
-			done += (uint64_t)m.move;
-			again = 0;
-		} else if (e != EAGAIN || ++again > 8) {
-			*err = -e;
-			break;
-		}
-	}
-	return done;
+	return uffd_move(rt.uffd, dst, src, len, wake, err, &S.move_recovered);
 }
 
 static bool mapped(uint64_t page)
@@ -1663,9 +1644,10 @@ void smp_report_text(void (*out)(void *ctx, const char *fmt, ...), void *ctx)
 			    s->e_model_hits, mean_walk(&e));
 	}
 	if (S.stashed_peak || S.restore_errors)
-		out(ctx, "  stash: %llu pages now, peak %llu; restore errors %llu\n",
+		out(ctx, "  stash: %llu pages now, peak %llu; restore errors %llu; moves the kernel "
+		    "misreported as failed %llu (recovered)\n",
 		    (unsigned long long)S.stashed, (unsigned long long)S.stashed_peak,
-		    (unsigned long long)S.restore_errors);
+		    (unsigned long long)S.restore_errors, (unsigned long long)S.move_recovered);
 	if (rt.cfg.sampler_record[0] && rt.is_root)
 		out(ctx, "  recorded %llu records to %s%s%s\n", (unsigned long long)S.trace_records,
 		    rt.cfg.sampler_record, S.trace_errno ? ": " : "",
@@ -1688,6 +1670,7 @@ void smp_report_json(cJSON *root)
 	cJSON_AddNumberToObject(j, "stashed_pages", (double)S.stashed);
 	cJSON_AddNumberToObject(j, "stashed_pages_peak", (double)S.stashed_peak);
 	cJSON_AddNumberToObject(j, "restore_errors", (double)S.restore_errors);
+	cJSON_AddNumberToObject(j, "move_misreports_recovered", (double)S.move_recovered);
 	if (rt.cfg.sampler_record[0] && rt.is_root) {
 		cJSON_AddStringToObject(j, "record", rt.cfg.sampler_record);
 		cJSON_AddNumberToObject(j, "records_written", (double)S.trace_records);

@@ -1,4 +1,5 @@
 #include "runtime/uffd.h"
+#include "runtime/compat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -176,4 +177,83 @@ int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, bool wp, bool wa
 		}
 	}
 	return 0;
+}
+
+/* /proc/self/pagemap of this process, opened on first use (and again in a
+ * fork child, whose pagemap is its own). */
+static int pagemap_fd(void)
+{
+	static int fd = -1;
+	static pid_t owner;
+	pid_t me = getpid();
+	int f = __atomic_load_n(&fd, __ATOMIC_ACQUIRE);
+	if (f >= 0 && __atomic_load_n(&owner, __ATOMIC_RELAXED) == me)
+		return f;
+	int n = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (n < 0)
+		return -1;
+	__atomic_store_n(&owner, me, __ATOMIC_RELAXED);
+	int old = __atomic_exchange_n(&fd, n, __ATOMIC_ACQ_REL);
+	if (old >= 0 && old != n)
+		close(old); /* the parent's, or a racing opener's */
+	return n;
+}
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PROBE_PAGES 64u
+
+/* How many pages from the start of [dst, dst + len) a move reported as not
+ * moved were in fact moved: src holds nothing (not present, not swapped)
+ * and dst is present. 0 when pagemap cannot tell. */
+static uint64_t moved_anyway(uint64_t dst, uint64_t src, uint64_t len)
+{
+	int pm = pagemap_fd();
+	uint64_t n = len / PAGE < PROBE_PAGES ? len / PAGE : PROBE_PAGES;
+	uint64_t s[PROBE_PAGES], d[PROBE_PAGES];
+	if (pm < 0 || !n ||
+	    pread(pm, s, n * 8, (off_t)(src / PAGE * 8)) != (ssize_t)(n * 8) ||
+	    pread(pm, d, n * 8, (off_t)(dst / PAGE * 8)) != (ssize_t)(n * 8))
+		return 0;
+	uint64_t k = 0;
+	while (k < n && !(s[k] & (PM_PRESENT | PM_SWAPPED)) && (d[k] & PM_PRESENT))
+		k++;
+	return k;
+}
+
+uint64_t uffd_move(int fd, uint64_t dst, uint64_t src, uint64_t len, bool wake, int *err,
+		   uint64_t *recovered)
+{
+	uint64_t done = 0;
+	int again = 0;
+	*err = 0;
+	while (done < len) {
+		struct uffdio_move m = { .dst = dst + done, .src = src + done, .len = len - done,
+					 .mode = wake ? 0 : UFFDIO_MOVE_MODE_DONTWAKE };
+		if (ioctl(fd, UFFDIO_MOVE, &m) == 0)
+			return len;
+		int e = errno;
+		if (m.move > 0) {
+			done += (uint64_t)m.move;
+			again = 0;
+			continue;
+		}
+		if (e == EEXIST) {
+			uint64_t k = moved_anyway(dst + done, src + done, len - done) * PAGE;
+			if (k) {
+				if (wake) /* the kernel woke nobody: it reported an error */
+					uffd_wake(fd, dst + done, k);
+				if (recovered)
+					*recovered += k / PAGE;
+				done += k;
+				again = 0;
+				continue;
+			}
+		}
+		if (e != EAGAIN || ++again > 8) {
+			*err = -e;
+			break;
+		}
+	}
+	return done;
 }

@@ -73,4 +73,24 @@ int uffd_writeprotect(int fd, uint64_t start, uint64_t len, bool protect);
 /* Wake threads waiting on [start, start+len) without populating. 0 or -errno. */
 int uffd_wake(int fd, uint64_t start, uint64_t len);
 
+/*
+ * UFFDIO_MOVE len bytes (whole pages) from src to dst (Linux 6.8), going on
+ * after partial moves; the threads waiting on dst are woken when wake.
+ * Returns the bytes moved from the start; *err is 0 when all moved, else
+ * -errno for the page at dst + the returned count (-EEXIST: dst present,
+ * -ENOENT: src absent, -EBUSY: src shared or pinned, -EAGAIN: the kernel
+ * asked to retry 8 times in a row).
+ *
+ * The kernel can move pages and still report them as not moved: Linux
+ * 6.18's move_pages() keeps the -EAGAIN of an internal retry (a PTE changed
+ * under it: MADV_COLD, clear_refs, reclaim aging, migration) after the retry
+ * succeeds, tries the moved pages again, finds them at dst and returns
+ * -EEXIST. Taken at its word, the page is lost (it sits at dst, unknown to
+ * the caller). So on -EEXIST the pages whose src holds nothing and whose dst
+ * is present (/proc/self/pagemap) count as moved, and *recovered (if not
+ * NULL) grows by their number. tests/unit/test_uffd_move.c provokes it.
+ */
+uint64_t uffd_move(int fd, uint64_t dst, uint64_t src, uint64_t len, bool wake, int *err,
+		   uint64_t *recovered);
+
 #endif
