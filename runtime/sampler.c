@@ -124,6 +124,7 @@ static struct {
 	uint64_t last_round;       /* its start, ns */
 	uint64_t budget_rounds;    /* rounds whose rate the budget lowered */
 	uint64_t resident;         /* pages MimicOS maps, at the round's start */
+	double armable;            /* sum over rounds of rate * resident: pages a round should arm */
 	uint64_t small_block_rounds; /* rounds with blocks smaller than sampler.block_pages */
 	struct mos_phys_range *runs;
 	size_t runs_cap;
@@ -801,6 +802,7 @@ static void budget_rate(uint64_t now)
 	}
 	S.rate = rate;
 	S.rate_sum += rate;
+	S.armable += rate * (double)ms.data_frames;
 	if (!S.rate_min || rate < S.rate_min)
 		S.rate_min = rate;
 	S.cost_ns = 0;
@@ -1727,6 +1729,9 @@ void smp_report_json(cJSON *root)
 						s->intervals ? S.rate_sum / (double)s->intervals : 0);
 			cJSON_AddNumberToObject(o, "rate_min", S.rate_min);
 			cJSON_AddNumberToObject(o, "rounds_lowered", (double)S.budget_rounds);
+			/* pages the rounds' rates say to arm: pages_taken is near it
+			 * when every resident page can be taken */
+			cJSON_AddNumberToObject(o, "pages_expected", S.armable);
 			cJSON_AddNumberToObject(o, "rounds_smaller_blocks", (double)S.small_block_rounds);
 			cJSON_AddNumberToObject(o, "cost_per_page_ns", S.cost_per_page);
 		}

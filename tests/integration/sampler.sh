@@ -89,6 +89,17 @@ assert p["rounds_lowered"] == 0 and abs(p["rate_mean"] - 0.01) < 1e-12, p
 # sampled traps weigh 1/rate; first touches (faults) are seen for certain: 1
 assert abs(p["weight_max"] - 100) < 1e-3 and p["weight_min"] == 1, p
 PY
+# each page armed with probability rate (blocks of one page, drawn by
+# geometric skips): the pages taken match the sum over rounds of rate *
+# resident pages (binomial: ~0.7% standard deviation here)
+VMEMU_OPTS="-c $M -s sampler.source=protect -s sampler.interval_ms=5 -s sampler.budget=0 -s sampler.block_pages=1"
+compare_native perpage -- python3 -c "$PYB"
+python3 - "$T/perpage.json" <<'PY' || fail "armed fraction"
+import json, sys
+p = json.load(open(sys.argv[1]))["sampler"]["sources"][0]
+print("per page: %d pages taken, %.0f expected over %d rounds" % (p["pages_taken"], p["pages_expected"], p["rounds"]))
+assert p["pages_expected"] > 5000 and abs(p["pages_taken"] / p["pages_expected"] - 1) < 0.05, p
+PY
 VMEMU_OPTS="-c $M -s sampler.source=protect -s sampler.interval_ms=5 -s sampler.budget=0.0001"
 compare_native budget -- python3 -c "$PYB"
 python3 - "$T/budget.json" "$T/fixed.json" <<'PY' || fail "budget"
