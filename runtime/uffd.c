@@ -180,22 +180,25 @@ int uffd_fill(int fd, uint64_t start, uint64_t len, bool write, bool wp, bool wa
 }
 
 /* /proc/self/pagemap of this process, opened on first use (and again in a
- * fork child, whose pagemap is its own). */
+ * fork child, whose pagemap is its own); -1 when it cannot be opened. */
 static int pagemap_fd(void)
 {
 	static int fd = -1;
 	static pid_t owner;
 	pid_t me = getpid();
 	int f = __atomic_load_n(&fd, __ATOMIC_ACQUIRE);
-	if (f >= 0 && __atomic_load_n(&owner, __ATOMIC_RELAXED) == me)
+	if (f >= 0 && __atomic_load_n(&owner, __ATOMIC_ACQUIRE) == me)
 		return f;
 	int n = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (n < 0)
 		return -1;
-	__atomic_store_n(&owner, me, __ATOMIC_RELAXED);
-	int old = __atomic_exchange_n(&fd, n, __ATOMIC_ACQ_REL);
-	if (old >= 0 && old != n)
-		close(old); /* the parent's, or a racing opener's */
+	if (!__atomic_compare_exchange_n(&fd, &f, n, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		close(n); /* another thread opened it first */
+		return f;
+	}
+	__atomic_store_n(&owner, me, __ATOMIC_RELEASE);
+	if (f >= 0)
+		close(f); /* the parent's, inherited by this fork child */
 	return n;
 }
 
