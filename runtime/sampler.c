@@ -894,6 +894,24 @@ static void protect_round(void)
 	s->intervals++;
 }
 
+/* ------------------------------------------------------------- start-up */
+
+/* Source s could not start after its model was made: it never ran (the
+ * report says NOT RUN and why, and its JSON "ran" is false), so drop the
+ * model. */
+static void source_failed(struct source *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof s->why, fmt, ap);
+	va_end(ap);
+	s->running = false;
+	if (s->model) {
+		tlb_destroy(s->model);
+		s->model = NULL;
+	}
+}
+
 /* ----------------------------------------------------------------- perf */
 
 static long perf_open(struct perf_event_attr *a, pid_t pid, int cpu)
@@ -1029,8 +1047,7 @@ static void perf_start(struct source *s)
 	a.sample_period = period ? period : 1;
 	int r = perf_try(&a);
 	if (r) {
-		s->running = false;
-		snprintf(s->why, sizeof s->why, "perf_event_open failed: no precise memory event "
+		source_failed(s, "perf_event_open failed: no precise memory event "
 			 "(%s) and the software page-fault event: %s",
 			 tried[0] ? tried : "no cpu/mem-loads/ or ibs_op PMU", strerror(-r));
 		return;
@@ -1338,8 +1355,7 @@ static void tlbtrap_start(struct source *s)
 	}
 	S.tt_weight = 1;
 	if (rt.cfg.sampler_set_rate < 1 && !S.tt_geom) { /* tlb_entries > 0 is a config error */
-		s->running = false;
-		snprintf(s->why, sizeof s->why, "sampler.set_rate %g samples the sets of the machine's "
+		source_failed(s, "sampler.set_rate %g samples the sets of the machine's "
 			 "last-level TLB, and this machine has no last level for 4 KiB pages",
 			 rt.cfg.sampler_set_rate);
 		return;
@@ -1355,8 +1371,7 @@ static void tlbtrap_start(struct source *s)
 		S.fifo = NULL;
 		S.tt_head = NULL;
 		S.tt_in = NULL;
-		s->running = false;
-		snprintf(s->why, sizeof s->why, "out of internal memory for the emulated TLB");
+		source_failed(s, "out of internal memory for the emulated TLB");
 		return;
 	}
 	if (S.tt_in)

@@ -195,4 +195,18 @@ if [[ $(id -u) == 0 && $(cat /proc/sys/vm/unprivileged_userfaultfd) == 0 ]] && c
 else
 	echo "(not checked here: samplers that cannot start; needs root and a root-only userfaultfd)"
 fi
+# set sampling needs the machine's last-level geometry for 4 KiB pages: a
+# machine with TLBs for 2 MiB pages only has none, so tlbtrap does not start
+# (the program runs; the report says NOT RUN and why; the JSON "ran" false)
+sed -e 's/^page_sizes = 4K,2M,1G/page_sizes = 2M,1G/' -e '/^\[tlb.l2_4k\]/,/^fill/d' \
+	"$ROOT/configs/machines/zen3.ini" >"$T/no4k.ini"
+"$VMEMU" run -c "$T/no4k.ini" -s sampler.source=protect,tlbtrap -s sampler.set_rate=0.5 --json "$T/no4k.json" \
+	-- "$PROGS/touch" 1 >"$T/out" 2>"$T/err" || { cat "$T/err"; fail "no4k: the program stopped"; }
+grep -q "touched 256 pages" "$T/out" || fail "no4k: no program output"
+grep -q "tlbtrap  NOT RUN: sampler.set_rate 0.5 samples the sets .* no last level for 4 KiB pages" "$T/err" ||
+	{ cat "$T/err"; fail "no4k: the report does not say why tlbtrap did not run"; }
+grep -q "protect  ran: " "$T/err" || { cat "$T/err"; fail "no4k: protect did not run"; }
+[[ $(json "$T/no4k.json" '[x["ran"] for x in j["sampler"]["sources"]]') == "[True, False]" ]] ||
+	fail "no4k: JSON ran is not [protect true, tlbtrap false]"
+echo "tlbtrap with set sampling on a machine without a 4 KiB last level: NOT RUN, and why"
 echo "sampler: ok"
