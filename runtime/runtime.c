@@ -199,6 +199,7 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 	uint32_t tid = msg->arg.pagefault.feat.ptid;
 	struct uffd_fill fill = { 0 };
 	enum fault_kind kind = FK_OTHER;
+	bool woken = false; /* the waiting threads were woken already */
 	uint64_t pfn;
 	uint32_t shift;
 	int r;
@@ -277,12 +278,16 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 				vm_populate_promoted(res.promoted_start); /* queues the collapse */
 			else if (huge && !r && !fill.vma_gone && rt.cfg.thp_host_backing)
 				collapse_queue(res.start);
-			if (vm_swap_enabled() && !later)
+			if (vm_swap_enabled() && !later) {
 				uffd_wake(rt.uffd, addr, PAGE); /* swap-ins were copied without a wake */
+				woken = true;
+			}
 			rt.st.faults++;
 			smp_populated(msg->arg.pagefault.address, write, tid, res.start, res.len);
-			if (later)
+			if (later) {
 				uffd_wake(rt.uffd, res.start, res.len);
+				woken = true;
+			}
 			if (write)
 				rt.st.faults_write++;
 			else
@@ -294,7 +299,8 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 	if (r) {
 		/* Never leave a thread blocked: wake it and say what happened. */
 		rt.st.fill_errors++;
-		uffd_wake(rt.uffd, addr, PAGE);
+		if (!woken)
+			uffd_wake(rt.uffd, addr, PAGE);
 		if (rt.st.fill_errors == 1)
 			vm_msg("warning: populating %#llx failed: %s", (unsigned long long)addr,
 			       strerror(-r));
