@@ -1,7 +1,8 @@
 /*
  * A bounded multi-producer, single-consumer ring of access records: the
  * hand-off between the samplers (the fault handler threads, the sampler
- * thread, any thread that produces a sample) and the model thread.
+ * thread, any thread that produces a sample) and the one consumer (the
+ * sampler's periodic work, one thread at a time).
  *
  * Design: D. Vyukov's bounded queue ("Bounded MPMC queue", 1024cores.net),
  * used with one consumer. Every slot carries a sequence number; a producer

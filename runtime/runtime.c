@@ -308,30 +308,44 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg)
 	return kind;
 }
 
+/* Sleep until the uffd is readable. The first handler (first) also wakes
+ * when the sampler's periodic work is due, and runs it: a program that
+ * stops faulting is still sampled (runtime/sampler.h, smp_due_ms). */
+static int wait_readable(bool first)
+{
+	struct pollfd p = { .fd = rt.uffd, .events = POLLIN };
+	for (;;) {
+		int r = poll(&p, 1, first ? smp_due_ms() : -1);
+		if (r != 0)
+			return r < 0 && errno != EINTR ? -1 : 0;
+		smp_idle();
+	}
+}
+
 /* Busy-poll the uffd for up to spin_ns: a fault arriving meanwhile is served
- * without the handler being woken from sleep (expensive across vCPUs). */
-static ssize_t read_spinning(struct uffd_msg *msgs, size_t n, uint64_t spin_ns)
+ * without the handler being woken from sleep (expensive across vCPUs). A
+ * handler whose read finds nothing (another took the fault) runs the
+ * sampler's periodic work if it is due (smp_idle). */
+static ssize_t read_spinning(struct uffd_msg *msgs, size_t n, uint64_t spin_ns, bool first)
 {
 	uint64_t deadline = spin_ns ? vm_now_ns() + spin_ns : 0;
 	for (;;) {
-		if (!spin_ns) {
-			/* sleep first: after a batch the queue is usually empty, and a
-			 * read that only says EAGAIN costs a syscall per fault */
-			struct pollfd p = { .fd = rt.uffd, .events = POLLIN };
-			if (poll(&p, 1, -1) < 0 && errno != EINTR)
-				return -1;
-		}
+		/* without spinning, sleep first: after a batch the queue is
+		 * usually empty, and a read that only says EAGAIN costs a syscall
+		 * per fault */
+		if (!spin_ns && wait_readable(first) < 0)
+			return -1;
 		ssize_t got = read(rt.uffd, msgs, n * sizeof *msgs);
 		if (got > 0 || (errno != EAGAIN && errno != EINTR))
 			return got;
-		if (spin_ns && vm_now_ns() < deadline) {
+		smp_idle();
+		if (!spin_ns)
+			continue;
+		if (vm_now_ns() < deadline) {
 			__builtin_ia32_pause();
 			continue;
 		}
-		if (!spin_ns)
-			continue;
-		struct pollfd p = { .fd = rt.uffd, .events = POLLIN };
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (wait_readable(first) < 0)
 			return -1;
 		deadline = vm_now_ns() + spin_ns;
 	}
@@ -345,9 +359,11 @@ locale_t vm_use_c_locale(void)
 	return uselocale(c ? c : LC_GLOBAL_LOCALE);
 }
 
+/* arg: the handler's index (uintptr_t); the first one also runs the
+ * sampler's periodic work when the program does not fault (wait_readable). */
 static void *handler_main(void *arg)
 {
-	(void)arg;
+	const bool first = (uintptr_t)arg == 0;
 	vm_in_runtime = 1; /* safety net: any malloc here uses the internal heap */
 	vm_use_c_locale();
 	prctl(PR_SET_NAME, "vmemu-uffd");
@@ -355,7 +371,7 @@ static void *handler_main(void *arg)
 	const uint64_t spin_ns = rt.cfg.spin_us * 1000ull;
 
 	for (;;) {
-		ssize_t got = read_spinning(msgs, UFFD_MSG_BATCH, spin_ns);
+		ssize_t got = read_spinning(msgs, UFFD_MSG_BATCH, spin_ns, first);
 		if (got < 0 && errno == EBADF) {
 			/* The program closed every fd (close_range before exec, a
 			 * daemon): the kernel unregistered our ranges with the last
@@ -402,6 +418,7 @@ static void *handler_main(void *arg)
 				hist_add(&rt.st.latency_wp, dt);
 		}
 		pthread_mutex_unlock(&rt.lock);
+		smp_served();
 	}
 	return NULL;
 }
@@ -463,7 +480,7 @@ static void start_handlers(void)
 			CPU_SET(cpus[i], &one);
 			pthread_attr_setaffinity_np(&attr, sizeof one, &one);
 		}
-		int r = pthread_create(&rt.handlers[i], &attr, handler_main, NULL);
+		int r = pthread_create(&rt.handlers[i], &attr, handler_main, (void *)(uintptr_t)i);
 		pthread_attr_destroy(&attr);
 		if (r)
 			die2("cannot start a fault handler thread: %s", strerror(r));

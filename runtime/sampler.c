@@ -6,6 +6,7 @@
 #include <linux/futex.h>
 #include <linux/perf_event.h>
 #include <linux/userfaultfd.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,6 +42,7 @@
 #define ARM_BATCH 2                /* protect blocks armed per rt.lock hold */
 #define MIN_BLOCKS 16               /* protect: blocks expected per round, at least (if pages allow) */
 #define RATE_FLOOR 1e-3            /* the budget lowers the rate to sampler.rate * this at most */
+#define DRAIN_NS 1000000ull         /* idle handlers drain the ring at most this often */
 #define PERF_PAGES 64              /* data pages of each perf ring buffer */
 #define PERF_MAX_CPUS 64
 
@@ -141,6 +143,11 @@ static struct {
 	pthread_t thread;
 	int stop, stopped;         /* atomic */
 	bool thread_started;
+	/* periodic work, run by the fault handlers (tick) */
+	int ticks;                 /* atomic: ticks may run (from smp_init until smp_stop) */
+	int tick_busy;             /* atomic: a thread runs the periodic work */
+	uint64_t next_due;         /* atomic: when the next round is due, ns */
+	uint64_t next_drain;       /* atomic: idle handlers drain from then on, ns */
 	/* trace */
 	int trace_fd;
 	struct trace_encoder enc;
@@ -689,6 +696,8 @@ void smp_atfork_child(void)
 	S.child = true;
 	S.active = false;
 	S.thread_started = false;
+	S.ticks = 0;
+	S.tick_busy = 0; /* a handler of the parent may have been in a tick */
 	S.trace_fd = -1; /* the parent's trace */
 	for (int i = 0; i < S.perf_n; i++)
 		close(S.perf_fd[i]);
@@ -1217,7 +1226,7 @@ static void model_record(struct source *s, const struct ring_rec *r)
 /*
  * A protect record, on the handler thread that holds rt.lock anyway:
  * modeled at once, then queued for the trace only. Through the ring, the
- * sampler thread would take rt.lock for it and make the next fault wait
+ * drain would take rt.lock for it and make the next fault wait
  * (python3 building a list: +9% wall time for its first-touch records).
  */
 static void protect_record(uint64_t vaddr, bool write, uint32_t tid, uint64_t now, float weight)
@@ -1258,38 +1267,83 @@ static void drain(void)
 
 /* --------------------------------------------------------------- thread */
 
+/*
+ * The periodic work: every sampler.interval_ms, protect's round and
+ * wpscan's scan; then, and every DRAIN_NS meanwhile, the perf buffers and
+ * the ring are drained (the ring holds 64 Ki records, the perf buffers
+ * ~5,000 each: an interval of 10 ms is far from filling them at the rates
+ * faults come). It runs on a fault handler that is
+ * awake anyway (smp_idle, smp_served), not on a thread woken by a timer: on
+ * the 2-vCPU VM this was built on, each wake-up of such a thread cost a
+ * faulting program ~0.25 ms of wall time even when it did nothing (a nap of
+ * 1 ms made python3 ~30% slower; bench/RESULTS.md, session 7).
+ */
+static void tick(uint64_t late_ns)
+{
+	if (!__atomic_load_n(&S.ticks, __ATOMIC_ACQUIRE))
+		return;
+	uint64_t now = vm_now_ns();
+	bool round = now >= __atomic_load_n(&S.next_due, __ATOMIC_RELAXED) + late_ns;
+	/* between rounds, an idle handler drains every DRAIN_NS: a record is
+	 * modeled soon after its access, while its page is still mapped (a
+	 * hint, read without the consumer's ownership) */
+	bool flush = !round && !late_ns && now >= __atomic_load_n(&S.next_drain, __ATOMIC_RELAXED) &&
+		     (S.perf_n || __atomic_load_n(&S.ring.tail, __ATOMIC_RELAXED) !=
+					  __atomic_load_n(&S.ring.head, __ATOMIC_RELAXED));
+	if ((!round && !flush) || __atomic_exchange_n(&S.tick_busy, 1, __ATOMIC_ACQUIRE))
+		return;
+	if (__atomic_load_n(&S.stop, __ATOMIC_ACQUIRE)) { /* the sampler thread does the last */
+		__atomic_store_n(&S.tick_busy, 0, __ATOMIC_RELEASE);
+		return;
+	}
+	if (round && now >= S.next_due) { /* not run meanwhile by another thread */
+		if (S.src[VM_SRC_PROTECT].running)
+			protect_round();
+		if (S.src[VM_SRC_WPSCAN].running)
+			wps_round(drain);
+		__atomic_store_n(&S.next_due, now + rt.cfg.sampler_interval_ms * 1000000ull,
+				 __ATOMIC_RELAXED);
+	}
+	if (S.perf_n)
+		perf_drain();
+	drain();
+	__atomic_store_n(&S.next_drain, vm_now_ns() + DRAIN_NS, __ATOMIC_RELAXED);
+	__atomic_store_n(&S.tick_busy, 0, __ATOMIC_RELEASE);
+}
+
+void smp_idle(void)
+{
+	tick(0);
+}
+
+void smp_served(void)
+{
+	tick(rt.cfg.sampler_interval_ms * 500000ull);
+}
+
+int smp_due_ms(void)
+{
+	if (!__atomic_load_n(&S.ticks, __ATOMIC_ACQUIRE))
+		return -1;
+	uint64_t now = vm_now_ns(), due = __atomic_load_n(&S.next_due, __ATOMIC_RELAXED);
+	if (now >= due) /* due: now, or in 1 ms if another thread is at it */
+		return __atomic_load_n(&S.tick_busy, __ATOMIC_RELAXED) ? 1 : 0;
+	uint64_t ms = (due - now + 999999) / 1000000;
+	return ms < INT_MAX ? (int)ms : INT_MAX;
+}
+
+/* The sampler thread waits for smp_stop, then takes the periodic work from
+ * the handlers for good and does the last of it (a thread of its own, so
+ * that smp_stop can give up on it if rt.lock is never free). */
 static void *sampler_main(void *arg)
 {
 	vm_in_runtime = 1;
 	vm_use_c_locale();
 	prctl(PR_SET_NAME, "vmemu-sampler");
-	uint64_t interval = rt.cfg.sampler_interval_ms * 1000000ull;
-	uint64_t next = vm_now_ns();
-	while (!__atomic_load_n(&S.stop, __ATOMIC_ACQUIRE)) {
-		uint64_t now = vm_now_ns();
-		if (now >= next) {
-			if (S.src[VM_SRC_PROTECT].running)
-				protect_round();
-			if (S.src[VM_SRC_WPSCAN].running)
-				wps_round(drain);
-			next = now + interval;
-		}
-		if (S.perf_n)
-			perf_drain();
-		drain();
-		/* tlbtrap and perf fill the ring fast: poll each ms; otherwise wake
-		 * for the next round (at most 10 ms, so that smp_stop is quick):
-		 * every wake-up takes a CPU from a program that uses them all */
-		uint64_t nap = S.src[VM_SRC_TLBTRAP].running || S.perf_n ? 1000000 : 10000000;
-		now = vm_now_ns();
-		if (next > now && next - now < nap)
-			nap = next - now;
-		else if (next <= now)
-			nap = 0;
-		if (nap) /* smp_stop wakes it: exit does not wait out the nap */
-			syscall(SYS_futex, &S.stop, FUTEX_WAIT_PRIVATE, 0,
-				&(struct timespec){ .tv_nsec = (long)nap }, NULL, 0);
-	}
+	while (!__atomic_load_n(&S.stop, __ATOMIC_ACQUIRE))
+		syscall(SYS_futex, &S.stop, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	while (__atomic_exchange_n(&S.tick_busy, 1, __ATOMIC_ACQUIRE)) /* a tick in progress */
+		nanosleep(&(struct timespec){ .tv_nsec = 100000 }, NULL);
 	if (S.perf_n)
 		perf_drain();
 	if (S.src[VM_SRC_WPSCAN].running)
@@ -1492,12 +1546,15 @@ void smp_init(void)
 	}
 	S.thread_started = true;
 	S.active = true;
+	__atomic_store_n(&S.next_due, vm_now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&S.ticks, 1, __ATOMIC_RELEASE); /* the handlers start the rounds */
 }
 
 void smp_stop(void)
 {
 	if (!S.active || !S.thread_started || __atomic_exchange_n(&S.stop, 1, __ATOMIC_ACQ_REL))
 		return;
+	__atomic_store_n(&S.ticks, 0, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &S.stop, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	/* at most a second: exit must never hang on the sampler */
 	for (int i = 0; i < 10000 && !__atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE); i++)

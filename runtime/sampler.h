@@ -2,10 +2,10 @@
  * Access sampling: the live runtime's access path (DESIGN.md "The two data
  * paths", 2). Samplers turn some of the program's memory accesses into
  * records (vaddr, load/store, tid, time) in a lock-free ring (runtime/ring.h);
- * the sampler thread drains the ring, asks MimicOS for each record's
- * translation (mos_translate + mos_walk_path under rt.lock, a batch per
- * hold) and feeds one tlbmodel instance per source, the same API replay
- * uses. Figures are scaled by each source's sampling factor in the report.
+ * the periodic work (smp_idle, on an idle fault handler) drains the ring,
+ * asks MimicOS for each record's translation (mos_translate +
+ * mos_walk_path under rt.lock, a batch per hold) and feeds one tlbmodel
+ * instance per source, the same API replay uses. Figures are scaled by each source's sampling factor in the report.
  *
  * Sources ([sampler] source = a comma list):
  *   protect  DAMON / Thermostat style: every interval_ms a random sample
@@ -71,11 +71,34 @@ struct cJSON;
 
 /*
  * Start the configured sources and the sampler thread (after MimicOS, the
- * heap and the userfaultfd exist; rt.lock not held). A source that cannot
- * start is recorded with the reason for the report; the program always
- * runs. No-op with source = none.
+ * heap and the userfaultfd exist; rt.lock not held). The thread only waits
+ * for smp_stop: the periodic work runs on the fault handlers (smp_idle). A
+ * source that cannot start is recorded with the reason for the report; the
+ * program always runs. No-op with source = none.
  */
 void smp_init(void);
+
+/*
+ * The sampler's periodic work (every sampler.interval_ms: protect's round,
+ * wpscan's scan, draining the perf buffers and the sample ring) runs on the
+ * fault handlers, which are awake anyway, instead of a thread woken by a
+ * timer. Each call runs the work if it is due and no other thread is at it;
+ * no-op when no source runs. Call without rt.lock.
+ *
+ * smp_idle: a handler's read found no message (another handler took the
+ * fault) or its poll timed out at smp_due_ms.
+ * smp_served: a handler served a batch; runs the work only when it is half
+ * an interval late (no handler was idle meanwhile, e.g. a single handler).
+ */
+void smp_idle(void);
+void smp_served(void);
+
+/*
+ * Milliseconds until the periodic work is due (0: now; 1 when due but
+ * another thread runs it), or -1 when there is none: the poll timeout of
+ * one handler, so that a program that stops faulting is still sampled.
+ */
+int smp_due_ms(void);
 
 /*
  * A userfaultfd MISSING fault at page `addr` (rt.lock held, handler thread).

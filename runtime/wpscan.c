@@ -30,10 +30,10 @@ struct range {
 
 static struct {
 	int fd;                    /* /proc/self/pagemap; -1 = not running */
-	struct page_region *vec;   /* sampler thread's output buffer */
-	struct range *ranges;      /* sampler thread's copy of the VMAs */
+	struct page_region *vec;   /* the scan's output buffer */
+	struct range *ranges;      /* the scan's copy of the VMAs */
 	size_t ranges_cap;
-	/* sampler thread */
+	/* the scans (one thread at a time) */
 	uint64_t scans;
 	uint64_t pages_walked;     /* virtual pages of the ranges scanned, holes included */
 	uint64_t pages_written;    /* written pages found (each protected again) */

@@ -11,14 +11,14 @@
  * blocking while its page is written out) and registers the managed ranges
  * MISSING | WP. A write to a page whose PTE carries the uffd-wp bit is then
  * resolved by the kernel, which clears the bit. Every interval_ms the
- * sampler thread runs PAGEMAP_SCAN (/proc/self/pagemap) over each managed
- * VMA with PM_SCAN_WP_MATCHING: the pages whose bit is clear are reported
+ * sampler's periodic work (on an idle fault handler) runs PAGEMAP_SCAN
+ * (/proc/self/pagemap) over each managed VMA with PM_SCAN_WP_MATCHING: the pages whose bit is clear are reported
  * and protected again in the same walk, under the page-table locks, so no
  * write falls between the two. Each written 4 KiB page becomes one write
  * record (vaddr, store, tid 0, scan time) in the sampler ring: the stream
  * is one record per written page per interval, scale 1 (a complete scan,
- * not a sample). The model thread marks each such page referenced and
- * dirty in MimicOS (mos_page_access with is_write).
+ * not a sample). The model marks each such page referenced and dirty in
+ * MimicOS (mos_page_access with is_write).
  *
  * What reads as written:
  * - pages mapping the shared zero page (a first-touch read; UFFDIO_ZEROPAGE
@@ -63,8 +63,9 @@ struct cJSON;
 bool wps_start(char *why, size_t whylen);
 
 /*
- * One interval, on the sampler thread, rt.lock not held: scan every
- * managed VMA, push one record per written page (smp_emit) and call
+ * One interval, in the sampler's periodic work (one thread at a time; the
+ * last by the sampler thread at exit), rt.lock not held: scan every managed
+ * VMA, push one record per written page (smp_emit) and call
  * flush() after each ioctl's batch (at most 8192 pages) so the ring never
  * overflows on a large scan.
  */
