@@ -59,7 +59,7 @@ bool ring_pop(struct ring *r, struct ring_rec *out)
 	*out = s->rec;
 	/* free the slot for the producer one lap ahead */
 	__atomic_store_n(&s->seq, r->head + r->mask + 1, __ATOMIC_RELEASE);
-	r->head++;
+	__atomic_store_n(&r->head, r->head + 1, __ATOMIC_RELAXED); /* tick reads it as a hint */
 	r->popped++;
 	return true;
 }

@@ -384,6 +384,7 @@ static void *handler_main(void *arg)
 					 "later faults were served natively", rt.uffd);
 			}
 			pthread_mutex_unlock(&rt.lock);
+			smp_handlers_gone(); /* perf may still sample: its buffers are drained */
 			return NULL;
 		}
 		if (got < 0) {

@@ -43,6 +43,7 @@
 #define MIN_BLOCKS 16               /* protect: blocks expected per round, at least (if pages allow) */
 #define RATE_FLOOR 1e-3            /* the budget lowers the rate to sampler.rate * this at most */
 #define DRAIN_NS 1000000ull         /* idle handlers drain the ring at most this often */
+enum { TICKS_PENDING, TICKS_ON, TICKS_OFF };
 #define PERF_PAGES 64              /* data pages of each perf ring buffer */
 #define PERF_MAX_CPUS 64
 
@@ -144,7 +145,8 @@ static struct {
 	int stop, stopped;         /* atomic */
 	bool thread_started;
 	/* periodic work, run by the fault handlers (tick) */
-	int ticks;                 /* atomic: ticks may run (from smp_init until smp_stop) */
+	int ticks;                 /* atomic: TICKS_PENDING, TICKS_ON (smp_init to smp_stop), TICKS_OFF */
+	int orphaned;              /* atomic: the handlers are gone: the sampler thread ticks */
 	int tick_busy;             /* atomic: a thread runs the periodic work */
 	uint64_t next_due;         /* atomic: when the next round is due, ns */
 	uint64_t next_drain;       /* atomic: idle handlers drain from then on, ns */
@@ -696,8 +698,9 @@ void smp_atfork_child(void)
 	S.child = true;
 	S.active = false;
 	S.thread_started = false;
-	S.ticks = 0;
+	S.ticks = TICKS_OFF;
 	S.tick_busy = 0; /* a handler of the parent may have been in a tick */
+	S.orphaned = 0;
 	S.trace_fd = -1; /* the parent's trace */
 	for (int i = 0; i < S.perf_n; i++)
 		close(S.perf_fd[i]);
@@ -1076,6 +1079,8 @@ static void perf_copy(const uint8_t *data, uint64_t size, uint64_t off, void *ou
 		((uint8_t *)out)[i] = data[(off + i) % size];
 }
 
+static void drain(void);
+
 static void perf_drain(void)
 {
 	pid_t me = getpid();
@@ -1106,6 +1111,7 @@ static void perf_drain(void)
 			tail += h.size;
 		}
 		__atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+		drain(); /* a full buffer per CPU could overflow the ring */
 	}
 }
 
@@ -1280,14 +1286,16 @@ static void drain(void)
  */
 static void tick(uint64_t late_ns)
 {
-	if (!__atomic_load_n(&S.ticks, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&S.ticks, __ATOMIC_ACQUIRE) != TICKS_ON)
 		return;
 	uint64_t now = vm_now_ns();
 	bool round = now >= __atomic_load_n(&S.next_due, __ATOMIC_RELAXED) + late_ns;
-	/* between rounds, an idle handler drains every DRAIN_NS: a record is
-	 * modeled soon after its access, while its page is still mapped (a
-	 * hint, read without the consumer's ownership) */
-	bool flush = !round && !late_ns && now >= __atomic_load_n(&S.next_drain, __ATOMIC_RELAXED) &&
+	/* between rounds the ring and perf buffers are drained every DRAIN_NS
+	 * (every 2 DRAIN_NS by a handler that has just served a batch): a
+	 * record is modeled soon after its access, while its page is still
+	 * mapped. The ring's positions are read as a hint, without the
+	 * consumer's ownership. */
+	bool flush = !round && now >= __atomic_load_n(&S.next_drain, __ATOMIC_RELAXED) + (late_ns ? DRAIN_NS : 0) &&
 		     (S.perf_n || __atomic_load_n(&S.ring.tail, __ATOMIC_RELAXED) !=
 					  __atomic_load_n(&S.ring.head, __ATOMIC_RELAXED));
 	if ((!round && !flush) || __atomic_exchange_n(&S.tick_busy, 1, __ATOMIC_ACQUIRE))
@@ -1318,18 +1326,36 @@ void smp_idle(void)
 
 void smp_served(void)
 {
-	tick(rt.cfg.sampler_interval_ms * 500000ull);
+	/* a single handler is never idle while faults come: it runs the work
+	 * when due, between batches (faults wait while it does) */
+	tick(rt.nhandlers > 1 ? rt.cfg.sampler_interval_ms * 500000ull : 0);
 }
 
 int smp_due_ms(void)
 {
-	if (!__atomic_load_n(&S.ticks, __ATOMIC_ACQUIRE))
+	int t = __atomic_load_n(&S.ticks, __ATOMIC_ACQUIRE);
+	if (t == TICKS_PENDING) /* smp_init has not finished: look again in an interval */
+		return rt.cfg.sampler_sources && !S.child ? (int)rt.cfg.sampler_interval_ms : -1;
+	if (t == TICKS_OFF)
 		return -1;
 	uint64_t now = vm_now_ns(), due = __atomic_load_n(&S.next_due, __ATOMIC_RELAXED);
-	if (now >= due) /* due: now, or in 1 ms if another thread is at it */
-		return __atomic_load_n(&S.tick_busy, __ATOMIC_RELAXED) ? 1 : 0;
+	if (S.perf_n) { /* perf buffers fill without faults: drain them on time too */
+		uint64_t d = __atomic_load_n(&S.next_drain, __ATOMIC_RELAXED);
+		due = d < due ? d : due;
+	}
+	if (now >= due) /* now, or a quarter interval on if another thread is at it */
+		return __atomic_load_n(&S.tick_busy, __ATOMIC_RELAXED)
+			       ? (int)(rt.cfg.sampler_interval_ms + 3) / 4
+			       : 0;
 	uint64_t ms = (due - now + 999999) / 1000000;
 	return ms < INT_MAX ? (int)ms : INT_MAX;
+}
+
+void smp_handlers_gone(void)
+{
+	if (__atomic_exchange_n(&S.orphaned, 1, __ATOMIC_ACQ_REL))
+		return;
+	syscall(SYS_futex, &S.stop, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* The sampler thread waits for smp_stop, then takes the periodic work from
@@ -1340,8 +1366,20 @@ static void *sampler_main(void *arg)
 	vm_in_runtime = 1;
 	vm_use_c_locale();
 	prctl(PR_SET_NAME, "vmemu-sampler");
-	while (!__atomic_load_n(&S.stop, __ATOMIC_ACQUIRE))
-		syscall(SYS_futex, &S.stop, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	while (!__atomic_load_n(&S.stop, __ATOMIC_ACQUIRE)) {
+		/* the handlers tick; once they are gone (smp_handlers_gone), this
+		 * thread drains every DRAIN_NS (no rounds: the userfaultfd is
+		 * closed, its number maybe reused by the program) */
+		bool orphan = __atomic_load_n(&S.orphaned, __ATOMIC_ACQUIRE);
+		if (orphan && !__atomic_exchange_n(&S.tick_busy, 1, __ATOMIC_ACQUIRE)) {
+			if (S.perf_n)
+				perf_drain();
+			drain();
+			__atomic_store_n(&S.tick_busy, 0, __ATOMIC_RELEASE);
+		}
+		syscall(SYS_futex, &S.stop, FUTEX_WAIT_PRIVATE, 0,
+			orphan ? &(struct timespec){ .tv_nsec = (long)DRAIN_NS } : NULL, NULL, 0);
+	}
 	while (__atomic_exchange_n(&S.tick_busy, 1, __ATOMIC_ACQUIRE)) /* a tick in progress */
 		nanosleep(&(struct timespec){ .tv_nsec = 100000 }, NULL);
 	if (S.perf_n)
@@ -1447,10 +1485,8 @@ static void stop_all(const char *why)
 		}
 }
 
-void smp_init(void)
+static void init_sources(void)
 {
-	if (!rt.cfg.sampler_sources)
-		return;
 	char why[256];
 	for (unsigned i = 0; i < VM_SRC_COUNT; i++) {
 		S.src[i].requested = rt.cfg.sampler_sources & (1u << i);
@@ -1547,14 +1583,23 @@ void smp_init(void)
 	S.thread_started = true;
 	S.active = true;
 	__atomic_store_n(&S.next_due, vm_now_ns(), __ATOMIC_RELAXED);
-	__atomic_store_n(&S.ticks, 1, __ATOMIC_RELEASE); /* the handlers start the rounds */
+	__atomic_store_n(&S.ticks, TICKS_ON, __ATOMIC_RELEASE); /* the handlers start the rounds */
+}
+
+void smp_init(void)
+{
+	if (!rt.cfg.sampler_sources)
+		return;
+	init_sources();
+	if (__atomic_load_n(&S.ticks, __ATOMIC_ACQUIRE) != TICKS_ON) /* nothing started */
+		__atomic_store_n(&S.ticks, TICKS_OFF, __ATOMIC_RELEASE);
 }
 
 void smp_stop(void)
 {
 	if (!S.active || !S.thread_started || __atomic_exchange_n(&S.stop, 1, __ATOMIC_ACQ_REL))
 		return;
-	__atomic_store_n(&S.ticks, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&S.ticks, TICKS_OFF, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &S.stop, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	/* at most a second: exit must never hang on the sampler */
 	for (int i = 0; i < 10000 && !__atomic_load_n(&S.stopped, __ATOMIC_ACQUIRE); i++)

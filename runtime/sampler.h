@@ -87,16 +87,24 @@ void smp_init(void);
  *
  * smp_idle: a handler's read found no message (another handler took the
  * fault) or its poll timed out at smp_due_ms.
- * smp_served: a handler served a batch; runs the work only when it is half
- * an interval late (no handler was idle meanwhile, e.g. a single handler).
+ * smp_served: a handler served a batch; runs the work when it is half an
+ * interval late (no handler was idle meanwhile), or at once when there is
+ * a single handler (runtime.handlers = 1: faults wait while it runs).
  */
 void smp_idle(void);
 void smp_served(void);
 
 /*
- * Milliseconds until the periodic work is due (0: now; 1 when due but
- * another thread runs it), or -1 when there is none: the poll timeout of
- * one handler, so that a program that stops faulting is still sampled.
+ * The handlers have stopped (the program closed vmemu's userfaultfd): the
+ * sampler thread runs the periodic work from then on (perf keeps sampling).
+ */
+void smp_handlers_gone(void);
+
+/*
+ * Milliseconds until the periodic work is due (0: now; a quarter interval
+ * when due but another thread runs it; an interval while smp_init has not
+ * finished), or -1 when there is none: the poll timeout of one handler, so
+ * that a program that stops faulting is still sampled.
  */
 int smp_due_ms(void);
 
