@@ -42,7 +42,7 @@
 #define ARM_BATCH 2                /* protect blocks armed per rt.lock hold */
 #define MIN_BLOCKS 16               /* protect: blocks expected per round, at least (if pages allow) */
 #define RATE_FLOOR 1e-3            /* the budget lowers the rate to sampler.rate * this at most */
-#define DRAIN_NS 1000000ull         /* idle handlers drain the ring at most this often */
+#define DRAIN_NS 1000000ull        /* between rounds, ring and perf buffers drained this often */
 enum { TICKS_PENDING, TICKS_ON, TICKS_OFF };
 #define PERF_PAGES 64              /* data pages of each perf ring buffer */
 #define PERF_MAX_CPUS 64
@@ -146,7 +146,7 @@ static struct {
 	bool thread_started;
 	/* periodic work, run by the fault handlers (tick) */
 	int ticks;                 /* atomic: TICKS_PENDING, TICKS_ON (smp_init to smp_stop), TICKS_OFF */
-	int orphaned;              /* atomic: the handlers are gone: the sampler thread ticks */
+	int orphaned;              /* atomic: the handlers are gone: the sampler thread drains */
 	int tick_busy;             /* atomic: a thread runs the periodic work */
 	uint64_t next_due;         /* atomic: when the next round is due, ns */
 	uint64_t next_drain;       /* atomic: idle handlers drain from then on, ns */
@@ -1273,16 +1273,22 @@ static void drain(void)
 
 /* --------------------------------------------------------------- thread */
 
+/* The perf buffers into the ring, then the ring into the models. */
+static void drain_all(void)
+{
+	perf_drain();
+	drain();
+}
+
 /*
  * The periodic work: every sampler.interval_ms, protect's round and
  * wpscan's scan; then, and every DRAIN_NS meanwhile, the perf buffers and
- * the ring are drained (the ring holds 64 Ki records, the perf buffers
- * ~5,000 each: an interval of 10 ms is far from filling them at the rates
- * faults come). It runs on a fault handler that is
- * awake anyway (smp_idle, smp_served), not on a thread woken by a timer: on
- * the 2-vCPU VM this was built on, each wake-up of such a thread cost a
- * faulting program ~0.25 ms of wall time even when it did nothing (a nap of
- * 1 ms made python3 ~30% slower; bench/RESULTS.md, session 7).
+ * the ring are drained (the ring holds 64 Ki records, each perf buffer 8 Ki
+ * 32-byte samples). It runs on a fault handler that is awake anyway
+ * (smp_idle, smp_served), not on a thread woken by a timer: on the 2-vCPU
+ * VM this was built on, each wake-up of such a thread cost a faulting
+ * program ~0.25 ms of wall time even when it did nothing (a nap of 1 ms
+ * made python3 ~30% slower; bench/RESULTS.md, session 7).
  */
 static void tick(uint64_t late_ns)
 {
@@ -1295,7 +1301,8 @@ static void tick(uint64_t late_ns)
 	 * record is modeled soon after its access, while its page is still
 	 * mapped. The ring's positions are read as a hint, without the
 	 * consumer's ownership. */
-	bool flush = !round && now >= __atomic_load_n(&S.next_drain, __ATOMIC_RELAXED) + (late_ns ? DRAIN_NS : 0) &&
+	uint64_t drain_at = __atomic_load_n(&S.next_drain, __ATOMIC_RELAXED) + (late_ns ? DRAIN_NS : 0);
+	bool flush = !round && now >= drain_at &&
 		     (S.perf_n || __atomic_load_n(&S.ring.tail, __ATOMIC_RELAXED) !=
 					  __atomic_load_n(&S.ring.head, __ATOMIC_RELAXED));
 	if ((!round && !flush) || __atomic_exchange_n(&S.tick_busy, 1, __ATOMIC_ACQUIRE))
@@ -1312,9 +1319,7 @@ static void tick(uint64_t late_ns)
 		__atomic_store_n(&S.next_due, now + rt.cfg.sampler_interval_ms * 1000000ull,
 				 __ATOMIC_RELAXED);
 	}
-	if (S.perf_n)
-		perf_drain();
-	drain();
+	drain_all();
 	__atomic_store_n(&S.next_drain, vm_now_ns() + DRAIN_NS, __ATOMIC_RELAXED);
 	__atomic_store_n(&S.tick_busy, 0, __ATOMIC_RELEASE);
 }
@@ -1372,9 +1377,7 @@ static void *sampler_main(void *arg)
 		 * closed, its number maybe reused by the program) */
 		bool orphan = __atomic_load_n(&S.orphaned, __ATOMIC_ACQUIRE);
 		if (orphan && !__atomic_exchange_n(&S.tick_busy, 1, __ATOMIC_ACQUIRE)) {
-			if (S.perf_n)
-				perf_drain();
-			drain();
+			drain_all();
 			__atomic_store_n(&S.tick_busy, 0, __ATOMIC_RELEASE);
 		}
 		syscall(SYS_futex, &S.stop, FUTEX_WAIT_PRIVATE, 0,
@@ -1382,11 +1385,9 @@ static void *sampler_main(void *arg)
 	}
 	while (__atomic_exchange_n(&S.tick_busy, 1, __ATOMIC_ACQUIRE)) /* a tick in progress */
 		nanosleep(&(struct timespec){ .tv_nsec = 100000 }, NULL);
-	if (S.perf_n)
-		perf_drain();
 	if (S.src[VM_SRC_WPSCAN].running)
 		wps_round(drain); /* the writes of the last, partial interval */
-	drain();
+	drain_all();
 	__atomic_store_n(&S.stopped, 1, __ATOMIC_RELEASE);
 	return NULL;
 }

@@ -5,7 +5,8 @@
  * the periodic work (smp_idle, on an idle fault handler) drains the ring,
  * asks MimicOS for each record's translation (mos_translate +
  * mos_walk_path under rt.lock, a batch per hold) and feeds one tlbmodel
- * instance per source, the same API replay uses. Figures are scaled by each source's sampling factor in the report.
+ * instance per source, the same API replay uses. Figures are scaled by each
+ * source's sampling factor in the report.
  *
  * Sources ([sampler] source = a comma list):
  *   protect  DAMON / Thermostat style: every interval_ms a random sample
@@ -95,8 +96,9 @@ void smp_idle(void);
 void smp_served(void);
 
 /*
- * The handlers have stopped (the program closed vmemu's userfaultfd): the
- * sampler thread runs the periodic work from then on (perf keeps sampling).
+ * The handlers have stopped (the program closed vmemu's userfaultfd): from
+ * then on the sampler thread drains the perf buffers and the ring every
+ * 1 ms (perf keeps sampling; no more rounds: the fd is gone).
  */
 void smp_handlers_gone(void);
 

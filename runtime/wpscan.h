@@ -12,9 +12,9 @@
  * MISSING | WP. A write to a page whose PTE carries the uffd-wp bit is then
  * resolved by the kernel, which clears the bit. Every interval_ms the
  * sampler's periodic work (on an idle fault handler) runs PAGEMAP_SCAN
- * (/proc/self/pagemap) over each managed VMA with PM_SCAN_WP_MATCHING: the pages whose bit is clear are reported
- * and protected again in the same walk, under the page-table locks, so no
- * write falls between the two. Each written 4 KiB page becomes one write
+ * (/proc/self/pagemap) over each managed VMA with PM_SCAN_WP_MATCHING: the
+ * pages whose bit is clear are reported and protected again in the same
+ * walk, under the page-table locks, so no write falls between the two. Each written 4 KiB page becomes one write
  * record (vaddr, store, tid 0, scan time) in the sampler ring: the stream
  * is one record per written page per interval, scale 1 (a complete scan,
  * not a sample). The model marks each such page referenced and dirty in
