@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Overhead of access sampling: wall time of each workload natively, under
 # vmemu without sampling, and under vmemu with the default sampler settings
-# (protect: rate 0.01, blocks of 16 pages, 10 ms, budget 0.03), interleaved
+# (protect: rate 0.01, blocks of 16 pages, 10 ms, budget 0.02), interleaved
 # run by run; medians of N runs.
 # Prints the ratios sampling / no sampling and sampling / native (issue 6
 # target: sampling <= 1.10 x no sampling). tlbtrap is shown too (an exact

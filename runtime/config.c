@@ -193,7 +193,7 @@ void vm_config_defaults(struct vm_config *cfg)
 	cfg->sampler_rate = 0.01;
 	cfg->sampler_interval_ms = 10;
 	cfg->sampler_block_pages = 16;
-	cfg->sampler_budget = 0.03;
+	cfg->sampler_budget = 0.02;
 	cfg->sampler_set_rate = 1;
 	cfg->fallback = VM_FALLBACK_ABORT;
 	cfg->spin_us = 0;

@@ -108,6 +108,9 @@ p, f = (json.load(open(a))["sampler"]["sources"][0] for a in sys.argv[1:3])
 print("budget: rate min %g mean %g, %d of %d rounds lowered, %d pages armed (fixed: %d)"
       % (p["rate_min"], p["rate_mean"], p["rounds_lowered"], p["rounds"], p["pages_taken"], f["pages_taken"]))
 assert p["rounds_lowered"] > 0 and p["rate_min"] < 0.01, p
+# the first touches' modeling alone (timed apart) takes more than 0.01% of
+# the time: rounds go down to the lowest rate, rate / 1000
+assert p["first_touch_model_ns"] > 0 and abs(p["rate_min"] - 1e-5) < 1e-12, p
 assert p["pages_taken"] * 2 < f["pages_taken"], (p["pages_taken"], f["pages_taken"])
 PY
 
