@@ -83,6 +83,12 @@ struct sent {
 	float weight;     /* protect: 1 / the rate of the round that armed its pages */
 };
 
+/* The last COST_ROUNDS values of a per-round measure (a ring). */
+struct last_rounds {
+	double v[COST_ROUNDS];
+	unsigned n;                /* values added in all */
+};
+
 static struct {
 	bool active;               /* some source runs in this process */
 	bool child;                /* a fork child: nothing runs */
@@ -124,9 +130,8 @@ static struct {
 	double rate;               /* this round's rate (<= sampler.rate, lowered by the budget) */
 	double rate_sum, rate_min; /* over the rounds */
 	double cost_per_page;      /* ns of trap + arming work per armed page (median of the last rounds) */
-	double fixed_frac;         /* fraction of the time modeling first touches (median of the last rounds) */
-	double cost_hist[COST_ROUNDS], fixed_hist[COST_ROUNDS]; /* the last rounds' (rings) */
-	unsigned cost_n, fixed_n;  /* rounds in each, and the next slot */
+	struct last_rounds cost_rounds;  /* the last rounds' trap + arming ns per armed page */
+	struct last_rounds fixed_rounds; /* the last rounds' fractions of time modeling first touches */
 	uint64_t cost_ns;          /* trap + arming work since the last round (rt.lock) */
 	uint64_t fixed_ns;         /* first-touch modeling since the last round (rt.lock) */
 	uint64_t fixed_total;      /* first-touch modeling in all, ns */
@@ -799,15 +804,17 @@ static void pick(uint64_t start, uint64_t len)
 	S.picks[S.npicks++] = (struct piece){ start, len };
 }
 
-/* The median of v[0..n), 0 < n <= COST_ROUNDS. */
-static double median(const double *v, unsigned n)
+/* Add x to r; returns the median of r's values (the last COST_ROUNDS). */
+static double last_rounds_add(struct last_rounds *r, double x)
 {
+	r->v[r->n++ % COST_ROUNDS] = x;
+	unsigned n = r->n < COST_ROUNDS ? r->n : COST_ROUNDS;
 	double a[COST_ROUNDS];
 	for (unsigned i = 0; i < n; i++) { /* insertion sort */
 		unsigned j = i;
-		for (; j > 0 && a[j - 1] > v[i]; j--)
+		for (; j > 0 && a[j - 1] > r->v[i]; j--)
 			a[j] = a[j - 1];
-		a[j] = v[i];
+		a[j] = r->v[i];
 	}
 	return n % 2 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
 }
@@ -836,16 +843,13 @@ static void budget_rate(uint64_t now)
 	struct mos_stats ms;
 	mos_get_stats(rt.mos, &ms);
 	S.resident = ms.data_frames;
-	if (S.armed_last) {
-		S.cost_hist[S.cost_n++ % COST_ROUNDS] = (double)S.cost_ns / (double)S.armed_last;
-		S.cost_per_page = median(S.cost_hist, S.cost_n < COST_ROUNDS ? S.cost_n : COST_ROUNDS);
-	}
-	if (S.last_round && now > S.last_round) {
-		S.fixed_hist[S.fixed_n++ % COST_ROUNDS] = (double)S.fixed_ns / (double)(now - S.last_round);
-		S.fixed_frac = median(S.fixed_hist, S.fixed_n < COST_ROUNDS ? S.fixed_n : COST_ROUNDS);
-	}
+	if (S.armed_last)
+		S.cost_per_page = last_rounds_add(&S.cost_rounds, (double)S.cost_ns / (double)S.armed_last);
+	double fixed = 0; /* fraction of the time modeling first touches */
+	if (S.last_round && now > S.last_round)
+		fixed = last_rounds_add(&S.fixed_rounds, (double)S.fixed_ns / (double)(now - S.last_round));
 	if (rt.cfg.sampler_budget > 0 && S.last_round && S.cost_per_page > 0) {
-		double left = rt.cfg.sampler_budget - S.fixed_frac;
+		double left = rt.cfg.sampler_budget - fixed;
 		double afford = left > 0 ? left * (double)(now - S.last_round) / S.cost_per_page : 0;
 		if (ms.data_frames && afford < rate * (double)ms.data_frames) {
 			rate = afford / (double)ms.data_frames;
@@ -1277,9 +1281,10 @@ static void model_record(struct source *s, const struct ring_rec *r)
  * A protect record, on the handler thread that holds rt.lock anyway:
  * modeled at once, then queued for the trace only, and only when one is
  * written (the push alone took ~140 cycles of the handler's ~900 a
- * record, and python3 building a list has ~50,000 first touches). Through the ring to be modeled, the
- * drain would take rt.lock for it and make the next fault wait (python3
- * building a list: +9% wall time for its first-touch records).
+ * record, and python3 building a list has ~50,000 first touches).
+ * Through the ring to be modeled, the drain would take rt.lock for it and
+ * make the next fault wait (python3 building a list: +9% wall time for its
+ * first-touch records).
  */
 static void protect_record(uint64_t vaddr, bool write, uint32_t tid, uint64_t now, float weight)
 {
