@@ -623,7 +623,7 @@ static void tlb_insert(uint64_t page)
 
 static void protect_record(uint64_t vaddr, bool write, uint32_t tid, uint64_t now, float weight);
 
-bool smp_fault(uint64_t addr, bool write, uint32_t tid)
+bool smp_fault(uint64_t addr, bool write, uint32_t tid, uint64_t *woke)
 {
 	if (!S.tab_used)
 		return false;
@@ -638,6 +638,7 @@ bool smp_fault(uint64_t addr, bool write, uint32_t tid)
 	if (owner == OWN_TLBTRAP || !trap_copy_back(e, (unsigned)__builtin_ctzll(bit)))
 		stash_in(e, bit, true);
 	uint64_t now = vm_now_ns();
+	*woke = now;
 	if (owner == OWN_PROTECT)
 		S.cost_ns += now - t0;
 	if (S.child || S.quiesced)

@@ -113,10 +113,11 @@ int smp_due_ms(void);
 /*
  * A userfaultfd MISSING fault at page `addr` (rt.lock held, handler thread).
  * Returns true when the page was one the samplers had taken away: it is back,
- * the waiting threads are woken and the access is recorded; false otherwise
- * (the caller resolves the fault as usual). tid: faulting thread (0 unknown).
+ * the waiting threads are woken (*woke: then, ns) and the access is
+ * recorded; false otherwise (the caller resolves the fault as usual). tid:
+ * faulting thread (0 unknown).
  */
-bool smp_fault(uint64_t addr, bool write, uint32_t tid);
+bool smp_fault(uint64_t addr, bool write, uint32_t tid, uint64_t *woke);
 
 /*
  * MimicOS resolved a fault at `addr` and the host populated [start,
