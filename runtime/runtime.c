@@ -224,7 +224,6 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg, uint64_t *woke)
 		 * beyond eager.populate), or the host dropped the page without
 		 * telling us. */
 		r = uffd_fill(rt.uffd, addr, PAGE, write, false, true, rt.zero_buf, rt.zero_len, &fill);
-		*woke = vm_now_ns();
 		if (fill.pages_existed)
 			rt.st.dup_faults++;
 		else if (!fill.vma_gone)
