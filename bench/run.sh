@@ -8,3 +8,5 @@ echo
 bench/slowdown.sh 5
 echo
 bench/sampler_overhead.sh 5
+echo
+bench/service_time.sh 5

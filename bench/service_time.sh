@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Fault service time as the report measures it (handler reads the message ->
 # faulting thread woken) for python3 building a 3M-element list, under
-# vmemu without sampling and with each sampler at its defaults; runs
-# interleaved, medians of each run's p50 and mean.
-# Usage: bench/service_time.sh [RUNS] [VMEMU=path/to/vmemu]
+# vmemu without sampling, with protect at its defaults and with tlbtrap on
+# 1/16 of the sets; runs interleaved, medians of each run's p50 and mean.
+# Usage: [VMEMU=path/to/vmemu] bench/service_time.sh [RUNS]
 set -eu
 cd "$(dirname "$0")/.."
 runs=${1:-7}

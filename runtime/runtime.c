@@ -280,8 +280,8 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg, uint64_t *woke)
 			bool later = res.len > PAGE && smp_takes_populated();
 			r = uffd_fill(rt.uffd, res.start, res.len, (write || huge) && !gig, wp, !later,
 				      rt.zero_buf, rt.zero_len, &fill);
-			if (!later && !vm_swap_enabled() && !r)
-				*woke = vm_now_ns();
+			if (!later && !r)
+				*woke = vm_now_ns(); /* with swap, the uffd_wake below */
 			if (res.promoted_len && !r)
 				vm_populate_promoted(res.promoted_start); /* queues the collapse */
 			else if (huge && !r && !fill.vma_gone && rt.cfg.thp_host_backing)
