@@ -1,6 +1,7 @@
 #include "runtime/runtime.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <sys/resource.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -318,17 +320,84 @@ static enum fault_kind handle_fault(const struct uffd_msg *msg, uint64_t *woke)
 	return kind;
 }
 
+/* The first handler's timer for the sampler's periodic work (a timerfd,
+ * CLOCK_MONOTONIC like vm_now_ns): -1 until first needed. tick_at: when it
+ * is set to fire (ns), 0 when it is not set. */
+static int tick_fd = -1;
+static uint64_t tick_at;
+static bool tick_failed; /* timerfd failed once: poll timeouts from then on */
+
+/* Set the timer to fire at `at` (ns, vm_now_ns; UINT64_MAX: never), unless
+ * it already is: one timerfd_settime per round, not one timer per poll (a
+ * poll with a timeout arms a timer at each sleep, and the first handler
+ * sleeps after every fault: python3 building a list, ~49,000 faults in
+ * ~0.7 s, spent ~48 ms more handler CPU that way; bench/RESULTS.md,
+ * session 10).
+ * Returns false when there is no timer (timerfd failed, now or before). */
+static bool tick_arm(uint64_t at)
+{
+	if (tick_failed)
+		return false;
+	if (at == tick_at)
+		return true;
+	if (tick_fd < 0) {
+		if (at == UINT64_MAX)
+			return true;
+		tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (tick_fd < 0) {
+			tick_failed = true;
+			return false;
+		}
+		tick_fd = vm_move_fd_high(tick_fd);
+	}
+	struct itimerspec its = { 0 }; /* all zero: disarmed */
+	if (at != UINT64_MAX)
+		its.it_value = (struct timespec){ (time_t)(at / 1000000000ull), (long)(at % 1000000000ull) };
+	if (timerfd_settime(tick_fd, TFD_TIMER_ABSTIME, &its, NULL)) {
+		tick_failed = true;
+		return false;
+	}
+	tick_at = at;
+	return true;
+}
+
 /* Sleep until the uffd is readable. The first handler (first) also wakes
  * when the sampler's periodic work is due, and runs it: a program that
- * stops faulting is still sampled (runtime/sampler.h, smp_due_ms). */
+ * stops faulting is still sampled (runtime/sampler.h, smp_wake_at_ns). */
 static int wait_readable(bool first)
 {
-	struct pollfd p = { .fd = rt.uffd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = rt.uffd, .events = POLLIN }, { .fd = -1, .events = POLLIN } };
 	for (;;) {
-		int r = poll(&p, 1, first ? smp_due_ms() : -1);
-		if (r != 0)
-			return r < 0 && errno != EINTR ? -1 : 0;
-		smp_idle();
+		int timeout = -1;
+		p[1].fd = -1;
+		if (first) {
+			uint64_t at = smp_wake_at_ns(), now = vm_now_ns();
+			if (at <= now) {
+				smp_idle();
+				continue;
+			}
+			uint64_t ms = (at - now + 999999) / 1000000;
+			if (!tick_arm(at)) /* no timerfd: a poll timeout instead */
+				timeout = ms < INT_MAX ? (int)ms : INT_MAX;
+			else if (at != UINT64_MAX)
+				p[1].fd = tick_fd;
+		}
+		int r = poll(p, 2, timeout);
+		if (r < 0)
+			return errno != EINTR ? -1 : 0;
+		if (p[1].fd >= 0 && p[1].revents) {
+			uint64_t expirations;
+			if (p[1].revents & POLLNVAL) /* the program closed it: a new one next time */
+				tick_fd = -1;
+			else if (read(tick_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+				vm_msg("warning: reading the sampler's timer failed: %s", strerror(errno));
+			tick_at = 0; /* fired (or gone): set again */
+			smp_idle();
+		} else if (r == 0) {
+			smp_idle();
+		}
+		if (p[0].revents)
+			return 0;
 	}
 }
 
@@ -567,6 +636,10 @@ static void atfork_child(void)
 		char why[1024];
 		uint64_t features, enabled;
 		close(rt.uffd);
+		if (tick_fd >= 0) /* the child does not sample: no timer */
+			close(tick_fd);
+		tick_fd = -1;
+		tick_at = 0;
 		/* The child does not sample, so its uffd has no WP_ASYNC and its
 		 * ranges no WP registration (unless swap): fork already cleared
 		 * the uffd-wp bits of the PTEs it inherited, since the child's

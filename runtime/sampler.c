@@ -1391,24 +1391,26 @@ void smp_served(void)
 	tick(rt.nhandlers > 1 ? rt.cfg.sampler_interval_ms * 500000ull : 0);
 }
 
-int smp_due_ms(void)
+uint64_t smp_wake_at_ns(void)
 {
 	int t = __atomic_load_n(&S.ticks, __ATOMIC_ACQUIRE);
+	uint64_t interval = rt.cfg.sampler_interval_ms * 1000000ull;
 	if (t == TICKS_PENDING) /* smp_init has not finished: look again in an interval */
-		return rt.cfg.sampler_sources && !S.child ? (int)rt.cfg.sampler_interval_ms : -1;
+		return rt.cfg.sampler_sources && !S.child ? vm_now_ns() + interval : UINT64_MAX;
 	if (t == TICKS_OFF)
-		return -1;
-	uint64_t now = vm_now_ns(), due = __atomic_load_n(&S.next_due, __ATOMIC_RELAXED);
+		return UINT64_MAX;
+	uint64_t due = __atomic_load_n(&S.next_due, __ATOMIC_RELAXED);
 	if (S.perf_n) { /* perf buffers fill without faults: drain them on time too */
 		uint64_t d = __atomic_load_n(&S.next_drain, __ATOMIC_RELAXED);
 		due = d < due ? d : due;
 	}
-	if (now >= due) /* now, or a quarter interval on if another thread is at it */
-		return __atomic_load_n(&S.tick_busy, __ATOMIC_RELAXED)
-			       ? (int)(rt.cfg.sampler_interval_ms + 3) / 4
-			       : 0;
-	uint64_t ms = (due - now + 999999) / 1000000;
-	return ms < INT_MAX ? (int)ms : INT_MAX;
+	if (__atomic_load_n(&S.tick_busy, __ATOMIC_RELAXED)) {
+		/* another thread is at it: look again in a quarter interval */
+		uint64_t now = vm_now_ns();
+		if (now >= due)
+			return now + (interval + 3) / 4;
+	}
+	return due;
 }
 
 void smp_handlers_gone(void)

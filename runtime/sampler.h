@@ -87,7 +87,7 @@ void smp_init(void);
  * no-op when no source runs. Call without rt.lock.
  *
  * smp_idle: a handler's read found no message (another handler took the
- * fault) or its poll timed out at smp_due_ms.
+ * fault) or its timer fired at smp_wake_at_ns.
  * smp_served: a handler served a batch; runs the work when it is half an
  * interval late (no handler was idle meanwhile), or at once when there is
  * a single handler (runtime.handlers = 1: faults wait while it runs).
@@ -103,12 +103,14 @@ void smp_served(void);
 void smp_handlers_gone(void);
 
 /*
- * Milliseconds until the periodic work is due (0: now; a quarter interval
- * when due but another thread runs it; an interval while smp_init has not
- * finished), or -1 when there is none: the poll timeout of one handler, so
- * that a program that stops faulting is still sampled.
+ * When the periodic work is next due, in CLOCK_MONOTONIC ns (vm_now_ns):
+ * the time of the next round or perf drain; a quarter interval on when it
+ * is due but another thread runs it; an interval on while smp_init has not
+ * finished. UINT64_MAX when there is none. One handler sets a timer there
+ * (runtime.c, wait_readable), so that a program that stops faulting is
+ * still sampled; it calls smp_idle when the timer fires.
  */
-int smp_due_ms(void);
+uint64_t smp_wake_at_ns(void);
 
 /*
  * A userfaultfd MISSING fault at page `addr` (rt.lock held, handler thread).

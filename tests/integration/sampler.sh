@@ -89,6 +89,13 @@ assert p["rounds_lowered"] == 0 and abs(p["rate_mean"] - 0.01) < 1e-12, p
 # sampled traps weigh 1/rate; first touches (faults) are seen for certain: 1
 assert abs(p["weight_max"] - 100) < 1e-3 and p["weight_min"] == 1, p
 PY
+# a program that stops faulting is still sampled: the rounds come from the
+# first handler's timer (runtime.c, wait_readable), about 100 in 0.5 s
+VMEMU_OPTS="-c $M -s sampler.source=protect -s sampler.interval_ms=5"
+compare_native sleeper -- python3 -c 'import time; x = bytearray(8 << 20); time.sleep(0.5); print(len(x))'
+r=$(json "$T/sleeper.json" 'j["sampler"]["sources"][0]["rounds"]')
+echo "sleeping 0.5 s, interval 5 ms: $r rounds"
+((r >= 50)) || fail "protect: $r rounds while the program slept 0.5 s (5 ms interval): the timer did not run them"
 # each page armed with probability rate (blocks of one page, drawn by
 # geometric skips): the pages taken match the sum over rounds of rate *
 # resident pages (binomial: ~0.7% standard deviation here)
