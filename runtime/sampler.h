@@ -103,12 +103,15 @@ void smp_served(void);
 void smp_handlers_gone(void);
 
 /*
- * When the periodic work is next due, in CLOCK_MONOTONIC ns (vm_now_ns):
- * the time of the next round or perf drain; a quarter interval on when it
- * is due but another thread runs it; an interval on while smp_init has not
- * finished. UINT64_MAX when there is none. One handler sets a timer there
- * (runtime.c, wait_readable), so that a program that stops faulting is
- * still sampled; it calls smp_idle when the timer fires.
+ * When a handler should wake to run the periodic work if no fault wakes
+ * it, in CLOCK_MONOTONIC ns (vm_now_ns): half an interval after the next
+ * round is due (handlers that serve faults run it on time), or the next
+ * perf drain; a quarter interval on when it is due but another thread runs
+ * it; an interval on while smp_init has not finished. UINT64_MAX when
+ * there is none. One handler sets a timer there (runtime.c,
+ * wait_readable), so that a program that stops faulting is still sampled
+ * (an interval apart on average: a late round does not delay the next);
+ * it calls smp_idle when the timer fires.
  */
 uint64_t smp_wake_at_ns(void);
 
