@@ -350,6 +350,9 @@ static void human(struct buf *b, const struct mos_stats *ms, uint64_t wall_ns)
 	bprintf(b, "\n-- wall time (measured) --\n  %llu.%03llu s\n",
 		(unsigned long long)(wall_ns / 1000000000ull),
 		(unsigned long long)(wall_ns / 1000000ull % 1000));
+	if (rt.emulated)
+		bprintf(b, "  fault handlers' CPU time %.1f ms (serving faults and the samplers' work)\n",
+			(double)vm_handlers_cpu_ns() / 1e6);
 
 	bprintf(b, "\n-- config in force --\n");
 	const char *name;
@@ -438,6 +441,8 @@ static cJSON *json(const struct mos_stats *ms, uint64_t wall_ns)
 		cJSON_AddStringToObject(run, "emulation_stopped", rt.stopped_why);
 	cJSON_AddNumberToObject(run, "wall_time_ns", (double)wall_ns);
 	cJSON_AddNumberToObject(run, "fault_handlers", rt.nhandlers);
+	if (rt.emulated)
+		cJSON_AddNumberToObject(run, "fault_handlers_cpu_ns", (double)vm_handlers_cpu_ns());
 	cJSON_AddBoolToObject(run, "fault_handlers_pinned", rt.handlers_pinned);
 
 	cJSON *f = cJSON_AddObjectToObject(root, "faults");

@@ -118,5 +118,9 @@ void vm_write_all(int fd, const char *buf, size_t len);
 /* Move a runtime descriptor above the program's usual range (near
  * RLIMIT_NOFILE), close-on-exec; returns the new fd, or fd if it cannot. */
 int vm_move_fd_high(int fd);
+/* CPU time the fault handler threads have used so far (user + system, ns;
+ * their thread CPU clocks): what serving faults, and the samplers' work
+ * they run, cost the machine. Handlers that have exited are not counted. */
+uint64_t vm_handlers_cpu_ns(void);
 
 #endif

@@ -533,6 +533,18 @@ int vm_move_fd_high(int fd)
 	return hi;
 }
 
+uint64_t vm_handlers_cpu_ns(void)
+{
+	uint64_t sum = 0;
+	for (int i = 0; i < rt.nhandlers; i++) {
+		clockid_t c;
+		struct timespec ts;
+		if (pthread_getcpuclockid(rt.handlers[i], &c) == 0 && clock_gettime(c, &ts) == 0)
+			sum += (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	}
+	return sum;
+}
+
 static void start_handlers(void)
 {
 	cpu_set_t allowed;
