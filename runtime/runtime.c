@@ -376,11 +376,12 @@ static int wait_readable(bool first)
 				smp_idle();
 				continue;
 			}
-			uint64_t ms = (at - now + 999999) / 1000000;
-			if (!tick_arm(at)) /* no timerfd: a poll timeout instead */
+			if (tick_arm(at)) {
+				p[1].fd = at == UINT64_MAX ? -1 : tick_fd;
+			} else { /* no timerfd: a poll timeout instead */
+				uint64_t ms = (at - now + 999999) / 1000000;
 				timeout = ms < INT_MAX ? (int)ms : INT_MAX;
-			else if (at != UINT64_MAX)
-				p[1].fd = tick_fd;
+			}
 		}
 		int r = poll(p, 2, timeout);
 		if (r < 0)

@@ -6,7 +6,6 @@
 #include <linux/futex.h>
 #include <linux/perf_event.h>
 #include <linux/userfaultfd.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
